@@ -1,0 +1,128 @@
+"""The order adapter: how a local order becomes Dintero payloads and URLs.
+
+Shops customise behaviour by subclassing :class:`DefaultOrderAdapter` and naming
+the subclass in ``DINTERO["ADAPTER"]`` (a dotted path), rather than by piling
+up flags. See docs/adapters.md for connecting a shop's own order model.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cache
+from typing import Any
+from urllib.parse import urlencode, urljoin
+
+from django.urls import reverse
+from django.utils.module_loading import import_string
+
+from .conf import DinteroSettings, get_settings
+from .exceptions import DinteroConfigurationError
+from .models import Order, OrderLine, Payment
+
+
+def _number(value: Decimal) -> int | float:
+    # Dintero's `vat` is a JSON number; whole percentages go out as integers.
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class DefaultOrderAdapter:
+    """Builds the Orders-API draft and the Checkout session from our models."""
+
+    def __init__(self, conf: DinteroSettings | None = None) -> None:
+        self.conf = conf or get_settings()
+
+    # -- Orders API ------------------------------------------------------
+
+    def draft_body(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
+        return {
+            "options": {"split_draft": False},
+            "order": {
+                "order_id": order.dintero_order_id,
+                "currency": order.currency,
+                "merchant_reference": str(order.public_id),
+                "items": [self.draft_item(line) for line in lines],
+                **({"customer": {"email": order.email}} if order.email else {}),
+            },
+        }
+
+    def draft_item(self, line: OrderLine) -> dict[str, Any]:
+        return {
+            "id": line.product_id or str(line.line_id),
+            "line_id": line.line_id,
+            "description": line.description,
+            "quantity": line.quantity,
+            "gross_amount": line.amount,
+            "tax_lines": [{"amount": line.vat_amount, "percentage": _number(line.vat_percent)}],
+        }
+
+    # -- Checkout API ----------------------------------------------------
+
+    def session_body(self, order: Order, payment: Payment, lines: list[OrderLine]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "profile_id": self.conf.PROFILE_ID,
+            "url": {"return_url": self.return_url(order), "callback_url": self.callback_url(order)},
+            "order": {
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "merchant_reference": order.dintero_order_id,
+                "vat_amount": sum(line.vat_amount for line in lines),
+                "items": [self.session_item(line) for line in lines],
+            },
+        }
+        if order.email:
+            body["customer"] = {"email": order.email}
+        return body
+
+    def session_item(self, line: OrderLine) -> dict[str, Any]:
+        return {
+            "id": line.product_id or str(line.line_id),
+            "line_id": str(line.line_id),
+            "description": line.description,
+            "quantity": line.quantity,
+            "amount": line.amount,
+            "vat_amount": line.vat_amount,
+            "vat": _number(line.vat_percent),
+            "type": line.type if line.type != OrderLine.Type.SHIPPING else "shipping",
+        }
+
+    # -- URLs ------------------------------------------------------------
+
+    def site_url(self) -> str:
+        if self.conf.SITE_URL:
+            return self.conf.SITE_URL
+        raise DinteroConfigurationError(
+            "Set DINTERO['SITE_URL'] (or CALLBACK_URL and RETURN_URL) so tasks can build URLs."
+        )
+
+    def callback_url(self, order: Order) -> str:
+        base = self.conf.CALLBACK_URL or urljoin(self.site_url(), reverse("dintero_django:callback"))
+        options: list[tuple[str, str]] = [("report_error", "true")]
+        options += [("report_event", event) for event in ("CAPTURE", "REFUND", "VOID")]
+        if self.conf.CALLBACK_DELAY:
+            options.append(("delay_callback", str(self.conf.CALLBACK_DELAY)))
+        if self.conf.CALLBACK_METHOD == "POST":
+            options.append(("method", "POST"))
+        joiner = "&" if "?" in base else "?"
+        return base + joiner + urlencode(options)
+
+    def return_url(self, order: Order) -> str:
+        return self.conf.RETURN_URL or urljoin(self.site_url(), reverse("dintero_django:return"))
+
+    def result_url(self, order: Order) -> str:
+        """Where the return view sends the customer after a payment attempt."""
+        if self.conf.RESULT_URL:
+            return self.conf.RESULT_URL.format(order=order.public_id)
+        return reverse("dintero_django:result", kwargs={"public_id": order.public_id})
+
+
+@cache
+def _adapter_class(path: str) -> type[DefaultOrderAdapter]:
+    cls = import_string(path)
+    if not (isinstance(cls, type) and issubclass(cls, DefaultOrderAdapter)):
+        raise DinteroConfigurationError(f"DINTERO['ADAPTER'] {path!r} is not a DefaultOrderAdapter.")
+    return cls
+
+
+def get_adapter() -> DefaultOrderAdapter:
+    conf = get_settings()
+    return _adapter_class(conf.ADAPTER)(conf)

@@ -1,0 +1,109 @@
+"""Admin for orders and the records around them. Records are read-only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import CallbackDelivery, Operation, Order, OrderLine, Payment
+
+
+class ReadOnlyMixin:
+    """For records: viewable, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class OrderLineInline(admin.TabularInline):
+    model = OrderLine
+    extra = 0
+    fields = ["line_id", "product_id", "description", "type", "quantity", "unit_amount", "vat_percent", "amount"]
+    readonly_fields = ["amount"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
+        # Lines are frozen once the order is placed: Dintero has them.
+        return obj is None or obj.status == Order.Status.DRAFT
+
+    has_add_permission = has_change_permission  # type: ignore[assignment]
+    has_delete_permission = has_change_permission  # type: ignore[assignment]
+
+
+class PaymentInline(ReadOnlyMixin, admin.TabularInline):
+    model = Payment
+    extra = 0
+    fields = [
+        "is_active",
+        "state",
+        "status",
+        "amount",
+        "authorized_amount",
+        "captured_amount",
+        "refunded_amount",
+        "transaction_id",
+        "needs_attention",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+
+class OperationInline(ReadOnlyMixin, admin.TabularInline):
+    model = Operation
+    extra = 0
+    fields = ["created_at", "kind", "state", "amount", "reference", "attempts", "error_message", "created_by"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "status", "currency", "customer", "created_at", "completed"]
+    list_filter = ["status", "completed", "currency"]
+    search_fields = ["dintero_order_id", "shop_reference", "email", "public_id"]
+    list_select_related = ["customer"]
+    readonly_fields = [
+        "public_id",
+        "status",
+        "dintero_draft_id",
+        "dintero_order_id",
+        "dintero_order_uuid",
+        "completed",
+        "revision",
+        "synced_revision",
+        "remote_error",
+        "created_at",
+        "updated_at",
+        "placed_at",
+    ]
+    inlines = [OrderLineInline, PaymentInline, OperationInline]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["__str__", "order", "state", "status", "amount", "captured_amount", "needs_attention"]
+    list_filter = ["state", "status", "needs_attention"]
+    search_fields = ["transaction_id", "session_id", "order__dintero_order_id"]
+    list_select_related = ["order"]
+
+
+@admin.register(Operation)
+class OperationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["reference", "kind", "state", "order", "amount", "attempts", "created_by", "created_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["reference", "order__dintero_order_id", "remote_id"]
+    list_select_related = ["order", "created_by"]
+
+
+@admin.register(CallbackDelivery)
+class CallbackDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["received_at", "method", "transaction_id", "merchant_reference", "event", "outcome", "signature_valid"]
+    list_filter = ["outcome", "signature_valid", "event"]
+    search_fields = ["transaction_id", "merchant_reference", "event_delivery"]

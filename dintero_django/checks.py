@@ -1,0 +1,84 @@
+"""System checks for the ``DINTERO`` settings. Ids are stable: never reuse one."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from .conf import get_settings, raw_settings, unknown_keys
+
+ACCOUNT_ID_RE = re.compile(r"^[PT]\d{8}$")
+
+
+@register(Tags.security, deploy=False)
+def check_dintero_settings(
+    app_configs: list[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if not isinstance(getattr(settings, "DINTERO", {}), dict):
+        return [Error("settings.DINTERO must be a dict.", id="dintero.E006")]
+    conf = get_settings()
+    messages: list[CheckMessage] = []
+    if not conf.ACCOUNT_ID:
+        messages.append(Error("DINTERO['ACCOUNT_ID'] is not set.", id="dintero.E001"))
+    elif not ACCOUNT_ID_RE.match(conf.ACCOUNT_ID):
+        messages.append(
+            Error(
+                f"DINTERO['ACCOUNT_ID'] {conf.ACCOUNT_ID!r} is malformed.",
+                hint="One letter, T (test) or P (production), then 8 digits: T12345678.",
+                id="dintero.E002",
+            )
+        )
+    if not conf.CLIENT_ID or not conf.CLIENT_SECRET:
+        messages.append(
+            Error(
+                "DINTERO['CLIENT_ID'] and DINTERO['CLIENT_SECRET'] must both be set.",
+                hint="Create an API client with admin:checkout and admin:shopping scopes.",
+                id="dintero.E003",
+            )
+        )
+    for key in ("API_URL", "CHECKOUT_URL"):
+        if urlsplit(getattr(conf, key)).scheme not in ("http", "https"):
+            messages.append(Error(f"DINTERO['{key}'] must be an http(s) URL.", id="dintero.E004"))
+    if conf.READ_TIMEOUT <= 0 or conf.CONNECT_TIMEOUT <= 0:
+        messages.append(Error("DINTERO timeouts must be positive.", id="dintero.E005"))
+    messages.extend(_warnings(conf))
+    return messages
+
+
+def _warnings(conf: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if not conf.signature_secrets and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "No DINTERO['SIGNATURE_SECRET'] while DEBUG is off: callbacks are not verified.",
+                hint="Create a signature secret in Dintero (POST /v1/admin/signature) and set it.",
+                id="dintero.W001",
+            )
+        )
+    for key in unknown_keys():
+        messages.append(Warning(f"Unknown DINTERO setting {key!r}.", id="dintero.W002"))
+    if conf.ACCOUNT_ID.startswith("P") and any(
+        urlsplit(getattr(conf, key)).scheme == "http" for key in ("API_URL", "CHECKOUT_URL")
+    ):
+        messages.append(
+            Warning(
+                "A production account (P…) is configured with a plain-http Dintero URL.",
+                id="dintero.W003",
+            )
+        )
+    if not (conf.SITE_URL or conf.CALLBACK_URL) and not settings.DEBUG:
+        messages.append(
+            Warning(
+                "Neither DINTERO['SITE_URL'] nor DINTERO['CALLBACK_URL'] is set: tasks cannot "
+                "build the callback URL and fall back to the sites framework or fail.",
+                id="dintero.W004",
+            )
+        )
+    if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
+        messages.append(Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005"))
+    return messages

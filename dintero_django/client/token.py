@@ -1,0 +1,104 @@
+"""The client-credentials access token: fetched once, shared, renewed early.
+
+Shared across threads through an in-process cache guarded by a lock, and across
+processes through Django's cache, so a fleet of workers asks Dintero for one
+token per lifetime instead of one per process start. The token is a bearer
+secret: it is never logged and never put in an exception.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.cache import caches
+
+from ..conf import DinteroSettings
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str
+    expires_at: float
+
+    def __repr__(self) -> str:  # never show the secret
+        return f"AccessToken(expires_at={self.expires_at:.0f})"
+
+    def fresh(self, margin: float, now: float) -> bool:
+        return now < self.expires_at - margin
+
+
+Fetcher = Callable[[], tuple[str, int]]
+
+_lock = threading.Lock()
+_memory: dict[str, AccessToken] = {}
+
+
+def _cache_key(conf: DinteroSettings) -> str:
+    ident = f"{conf.API_URL}|{conf.ACCOUNT_ID}|{conf.CLIENT_ID}".encode()
+    return "dintero:token:" + hashlib.sha256(ident).hexdigest()[:32]
+
+
+def _margin(conf: DinteroSettings, lifetime: float) -> float:
+    # Never renew later than half-way for short-lived tokens.
+    return min(float(conf.TOKEN_RENEW_MARGIN), lifetime / 2)
+
+
+def _shared_get(alias: str, key: str) -> AccessToken | None:
+    try:
+        value = caches[alias].get(key)
+    except Exception:  # a cache outage must not stop payments
+        return None
+    if isinstance(value, dict) and "v" in value and "e" in value:
+        return AccessToken(str(value["v"]), float(value["e"]))
+    return None
+
+
+def _shared_set(alias: str, key: str, token: AccessToken, now: float) -> None:
+    try:
+        caches[alias].set(key, {"v": token.value, "e": token.expires_at}, int(token.expires_at - now))
+    except Exception:  # noqa: S110 - the in-process copy still works
+        pass
+
+
+def get_token(conf: DinteroSettings, fetch: Fetcher) -> AccessToken:
+    """A token valid for at least the renewal margin, fetched only when needed."""
+    key = _cache_key(conf)
+    now = time.time()
+    token = _memory.get(key)
+    if token and token.fresh(_margin(conf, token.expires_at - now), now):
+        return token
+    with _lock:
+        now = time.time()
+        token = _memory.get(key) or _shared_get(conf.TOKEN_CACHE, key)
+        if token and token.fresh(_margin(conf, max(token.expires_at - now, 0)), now):
+            _memory[key] = token
+            return token
+        value, expires_in = fetch()
+        token = AccessToken(value, time.time() + expires_in)
+        _memory[key] = token
+        _shared_set(conf.TOKEN_CACHE, key, token, time.time())
+        return token
+
+
+def invalidate(conf: DinteroSettings, token: AccessToken) -> None:
+    """Forget ``token`` (after a 401), unless another thread already replaced it."""
+    key = _cache_key(conf)
+    with _lock:
+        if _memory.get(key) == token:
+            del _memory[key]
+        shared = _shared_get(conf.TOKEN_CACHE, key)
+        if shared == token:
+            try:
+                caches[conf.TOKEN_CACHE].delete(key)
+            except Exception:  # noqa: S110
+                pass
+
+
+def clear() -> None:
+    """Drop every in-process token (tests, settings changes)."""
+    with _lock:
+        _memory.clear()

@@ -1,0 +1,97 @@
+"""The app's one settings surface: the ``DINTERO`` dict, read lazily.
+
+Nothing here reads ``django.conf.settings`` at import time; every access goes
+through :func:`get_settings`, so ``override_settings`` and pytest-django's
+``settings`` fixture work, and a missing setting never breaks ``import``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from django.conf import settings as django_settings
+
+DEFAULT_API_URL = "https://api.dintero.com"
+DEFAULT_CHECKOUT_URL = "https://checkout.dintero.com"
+
+
+@dataclass(frozen=True)
+class DinteroSettings:
+    """Typed view of ``settings.DINTERO``; see docs/settings.md for each key."""
+
+    ACCOUNT_ID: str = ""
+    CLIENT_ID: str = ""
+    CLIENT_SECRET: str = field(default="", repr=False)
+    API_URL: str = DEFAULT_API_URL
+    CHECKOUT_URL: str = DEFAULT_CHECKOUT_URL
+    PROFILE_ID: str = "default"
+    #: One secret, or a list (current first) while rotating.
+    SIGNATURE_SECRET: str | list[str] | tuple[str, ...] = field(default="", repr=False)
+    SIGNATURE_TOLERANCE: int = 300
+    #: Public hostname Dintero addresses callbacks to (behind a proxy the Host
+    #: header may differ); empty means the request's host.
+    CALLBACK_HOSTNAME: str = ""
+    #: Absolute base of this site, used to build callback/return URLs when no
+    #: request is at hand (tasks). Example: "https://shop.example.com".
+    SITE_URL: str = ""
+    CALLBACK_URL: str = ""
+    RETURN_URL: str = ""
+    #: Where the return view sends the customer; ``{order}`` is the public id.
+    RESULT_URL: str = ""
+    #: Extra query options Dintero honours on the callback URL.
+    CALLBACK_DELAY: int | None = None
+    CALLBACK_METHOD: str = "GET"
+    CONNECT_TIMEOUT: float = 5.0
+    READ_TIMEOUT: float = 20.0
+    #: Automatic retries, only for safe calls (token, GET).
+    MAX_RETRIES: int = 3
+    RETRY_BACKOFF: float = 0.5
+    RETRY_BACKOFF_MAX: float = 30.0
+    #: Renew the access token this many seconds before it expires.
+    TOKEN_RENEW_MARGIN: int = 300
+    #: Django cache alias shared by processes for the access token.
+    TOKEN_CACHE: str = "default"
+    SYSTEM_NAME: str = "dintero-django"
+    SYSTEM_VERSION: str = ""
+    #: Seconds between polls of a transaction still INITIATED / ON_HOLD.
+    POLL_INTERVAL: float = 30.0
+    #: Give up polling a pending payment after this many polls (the
+    #: reconciler keeps looking after that).
+    POLL_MAX: int = 20
+    #: Payments / operations untouched for this long are picked up by the reconciler.
+    RECONCILE_AFTER: float = 60.0
+    #: A task that crashed this many times is flagged for staff instead of rerun.
+    TASK_MAX_ATTEMPTS: int = 3
+    #: Dotted path of the order adapter class.
+    ADAPTER: str = "dintero_django.adapters.DefaultOrderAdapter"
+
+    @property
+    def signature_secrets(self) -> list[str]:
+        secret = self.SIGNATURE_SECRET
+        values = [secret] if isinstance(secret, str) else list(secret)
+        return [value for value in values if value]
+
+    @property
+    def audience(self) -> str:
+        # The audience always names the api host, whichever host issues tokens.
+        return f"{DEFAULT_API_URL}/v1/accounts/{self.ACCOUNT_ID}"
+
+
+_KNOWN = {f.name for f in fields(DinteroSettings)}
+
+
+def raw_settings() -> Mapping[str, Any]:
+    value = getattr(django_settings, "DINTERO", None) or {}
+    return value if isinstance(value, Mapping) else {}
+
+
+def unknown_keys() -> list[str]:
+    return sorted(set(raw_settings()) - _KNOWN)
+
+
+def get_settings() -> DinteroSettings:
+    """The current ``DINTERO`` settings (cheap; safe to call per request)."""
+    raw = raw_settings()
+    return DinteroSettings(**{key: value for key, value in raw.items() if key in _KNOWN})

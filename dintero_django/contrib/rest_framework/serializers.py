@@ -1,0 +1,105 @@
+"""Serializers of the storefront API. Every payment field is read-only."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rest_framework import serializers
+
+from ...models import MAX_AMOUNT, Order, OrderLine, Payment
+from ...services.orders import LineInput
+
+MAX_LINES = 100
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """Minor units: a JSON integer, never a float, string or boolean."""
+
+    default_error_messages = {"strict": "Must be an integer amount in minor units (no decimals, no strings)."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("strict")
+        return int(super().to_internal_value(data))
+
+
+class LineSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField(read_only=True)
+    product_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=255)
+    type = serializers.ChoiceField(choices=OrderLine.Type.choices, default=OrderLine.Type.PHYSICAL)
+    quantity = StrictIntegerField(min_value=1, max_value=10_000)
+    unit_amount = StrictIntegerField(min_value=0, max_value=MAX_AMOUNT)
+    vat_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=Decimal(0), max_value=Decimal(100), default=Decimal(25)
+    )
+    amount = serializers.IntegerField(read_only=True)
+    vat_amount = serializers.IntegerField(read_only=True)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    checkout_url = serializers.CharField(source="session_url", read_only=True)
+
+    class Meta:
+        model = Payment
+        fields = [
+            "state",
+            "status",
+            "failure",
+            "amount",
+            "currency",
+            "authorized_amount",
+            "captured_amount",
+            "refunded_amount",
+            "checkout_url",
+            "transaction_id",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    order_id = serializers.SerializerMethodField()
+    lines = LineSerializer(many=True)
+    amount = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Order
+        fields = ["id", "order_id", "status", "currency", "email", "lines", "amount", "payment", "created_at"]
+        read_only_fields = ["id", "order_id", "status", "amount", "payment", "created_at"]
+
+    def get_order_id(self, order: Order) -> str | None:
+        """The Dintero order_id, once the order is completed in Dintero."""
+        return order.dintero_order_id if order.completed else None
+
+    def get_amount(self, order: Order) -> int:
+        return sum(line.amount for line in order.lines.all())
+
+    def get_payment(self, order: Order) -> dict[str, Any] | None:
+        payment = order.active_payment
+        return dict(PaymentSerializer(payment).data) if payment else None
+
+    def validate_currency(self, value: str) -> str:
+        if len(value) != 3 or not value.isalpha() or not value.isupper():
+            raise serializers.ValidationError("Use an ISO 4217 code in capitals, such as NOK.")
+        return value
+
+    def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not 1 <= len(lines) <= MAX_LINES:
+            raise serializers.ValidationError(f"Give between 1 and {MAX_LINES} lines.")
+        total = sum(line["quantity"] * line["unit_amount"] for line in lines)
+        if total > MAX_AMOUNT:
+            raise serializers.ValidationError(f"The order total {total} exceeds {MAX_AMOUNT} minor units.")
+        return lines
+
+    def to_line_inputs(self) -> list[LineInput]:
+        return [LineInput(**line) for line in self.validated_data["lines"]]
+
+
+class CheckoutSerializer(serializers.Serializer):
+    restart = serializers.BooleanField(
+        default=False, help_text="Replace the current session with a new one (cancels the old one)."
+    )

@@ -1,0 +1,92 @@
+"""Storefront endpoints: a customer only ever sees their own orders (404 otherwise).
+
+Ownership is the logged-in user, or for guests a random key kept in their
+session. Views validate, call a service or queue a task, and answer; they never
+call Dintero themselves.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from ...models import Order, Payment
+from ...services.orders import create_order
+from ...tasks import enqueue_checkout
+from .serializers import CheckoutSerializer, OrderSerializer
+
+GUEST_KEY = "dintero_guest_key"
+
+
+def guest_key(request: Request, *, create: bool = False) -> str:
+    session = request.session
+    key = session.get(GUEST_KEY, "")
+    if not key and create:
+        key = secrets.token_urlsafe(24)
+        session[GUEST_KEY] = key
+    return str(key)
+
+
+class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Create an order from cart lines, start its checkout, read its payment status."""
+
+    serializer_class = OrderSerializer
+    permission_classes = [AllowAny]  # guests may check out; ownership is enforced by get_queryset
+    lookup_field = "public_id"
+    throttle_scope = "dintero_orders"
+    throttle_classes = [ScopedRateThrottle]
+
+    def get_queryset(self) -> QuerySet[Order]:
+        user = self.request.user
+        owner = Q(customer=user) if user.is_authenticated else Q(pk__in=[])
+        key = guest_key(self.request)
+        if key:
+            owner |= Q(guest_key=key, customer__isnull=True)
+        payments = Prefetch("payments", queryset=Payment.objects.filter(is_active=True))
+        return Order.objects.filter(owner).prefetch_related("lines", payments)
+
+    def perform_create(self, serializer: Any) -> None:
+        user = self.request.user
+        order = create_order(
+            serializer.to_line_inputs(),
+            currency=serializer.validated_data.get("currency", "NOK"),
+            email=serializer.validated_data.get("email", ""),
+            customer=user if user.is_authenticated else None,
+            guest_key="" if user.is_authenticated else guest_key(self.request, create=True),
+        )
+        serializer.instance = self.get_queryset().get(pk=order.pk)
+
+    @extend_schema(
+        request=CheckoutSerializer,
+        responses={
+            200: OpenApiResponse(OrderSerializer, description="The checkout URL is ready (payment.checkout_url)."),
+            202: OpenApiResponse(OrderSerializer, description="Being prepared; poll the order."),
+            409: OpenApiResponse(description="The order is already paid."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def checkout(self, request: Request, public_id: str | None = None) -> Response:
+        """Start (or restart) checkout; the answer carries payment.checkout_url once ready."""
+        order = self.get_object()
+        params = CheckoutSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        current = order.active_payment
+        if current and current.state in (Payment.State.AUTHORIZED, Payment.State.PENDING):
+            return Response({"detail": "This order is already paid or being paid."}, status=status.HTTP_409_CONFLICT)
+        reusable = current and current.state == Payment.State.AWAITING and current.session_url
+        if not reusable or params.validated_data["restart"]:
+            enqueue_checkout(order.pk, restart=params.validated_data["restart"])
+        fresh = self.get_queryset().get(pk=order.pk)
+        data = OrderSerializer(fresh, context=self.get_serializer_context()).data
+        payment = fresh.active_payment
+        ready = payment is not None and bool(payment.session_url) and payment.state == Payment.State.AWAITING
+        return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)

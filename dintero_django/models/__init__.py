@@ -1,0 +1,19 @@
+from .callbacks import CallbackDelivery
+from .operations import Operation, new_reference
+from .orders import MAX_AMOUNT, Order, OrderLine, vat_of
+from .payments import FAILED_STATUSES, PAID_STATUSES, PENDING_STATUSES, Payment, TransactionStatus
+
+__all__ = [
+    "FAILED_STATUSES",
+    "MAX_AMOUNT",
+    "PAID_STATUSES",
+    "PENDING_STATUSES",
+    "CallbackDelivery",
+    "Operation",
+    "Order",
+    "OrderLine",
+    "Payment",
+    "TransactionStatus",
+    "new_reference",
+    "vat_of",
+]

@@ -1,0 +1,43 @@
+"""Every callback delivery Dintero made to us, kept for audit and replay."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from .payments import Payment
+
+
+class CallbackDelivery(models.Model):
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted, sync queued"
+        QUEUED_ALREADY = "queued_already", "Accepted, a sync was already queued"
+        DUPLICATE = "duplicate", "Repeat of a stored delivery"
+        REJECTED = "rejected", "Rejected (bad signature or request)"
+        UNKNOWN_ORDER = "unknown_order", "Order not known yet (503)"
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=8)
+    query = models.JSONField(default=dict, help_text="Query parameters as received.")
+    headers = models.JSONField(default=dict, help_text="Selected headers (never secrets).")
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    event_delivery = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, help_text="Dintero's event-delivery id."
+    )
+    transaction_id = models.CharField(max_length=64, blank=True, db_index=True)
+    session_id = models.CharField(max_length=64, blank=True)
+    merchant_reference = models.CharField(max_length=100, blank=True)
+    event = models.CharField(max_length=16, blank=True)
+    error = models.CharField(max_length=32, blank=True)
+    signature_valid = models.BooleanField(null=True, help_text="None: no secret configured.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks"
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "callback deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.transaction_id or self.merchant_reference} ({self.outcome})"

@@ -1,0 +1,151 @@
+"""Local orders and their lines: what the shop sells, mirrored to Dintero's Orders API."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+#: Dintero amounts are int32 minor units.
+MAX_AMOUNT = 2_147_483_647
+
+if TYPE_CHECKING:
+    from .payments import Payment
+
+currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 code such as NOK.")
+
+
+class Order(models.Model):
+    """A local order. Its Dintero draft / order is created and completed by tasks."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft (editable)"
+        PLACED = "placed", "Placed (completing in Dintero)"
+        OPEN = "open", "Open (order_id assigned)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="dintero_orders",
+        help_text="Owner when the customer is logged in.",
+    )
+    guest_key = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Owner token of a guest checkout."
+    )
+    shop_reference = models.CharField(
+        max_length=100,
+        blank=True,
+        db_index=True,
+        help_text="Key of the shop's own order this order mirrors (see docs: adapters).",
+    )
+    currency = models.CharField(max_length=3, default="NOK", validators=[currency_validator])
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    email = models.EmailField(blank=True)
+    revision = models.PositiveIntegerField(
+        default=1, help_text="Local change counter; the draft is current when it equals synced_revision."
+    )
+    synced_revision = models.PositiveIntegerField(default=0)
+    dintero_draft_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Dintero draft order id."
+    )
+    dintero_order_id = models.CharField(
+        max_length=40,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Dintero order_id; also the checkout merchant_reference. Chosen locally when "
+        "the order is placed, so a lost complete response can be checked by reading it back.",
+    )
+    dintero_order_uuid = models.CharField(max_length=64, blank=True, help_text="Dintero order id (UUID).")
+    completed = models.BooleanField(default=False, help_text="The Dintero draft was completed.")
+    remote_error = models.TextField(blank=True, help_text="Last error syncing with Dintero.")
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "Dintero order"
+        permissions = [
+            ("capture_payment", "Can capture payments"),
+            ("refund_payment", "Can refund payments"),
+            ("cancel_payment", "Can cancel (void) payments"),
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"])]
+
+    def __str__(self) -> str:
+        return self.dintero_order_id or f"Order {self.public_id.hex[:8]}"
+
+    @property
+    def amount(self) -> int:
+        """Order total in minor units (lines include VAT)."""
+        return sum(line.amount for line in self.lines.all())
+
+    @property
+    def active_payment(self) -> Payment | None:
+        return next((p for p in self.payments.all() if p.is_active), None)
+
+
+class OrderLine(models.Model):
+    """One order line. ``amount`` is the line total incl. VAT in minor units."""
+
+    class Type(models.TextChoices):
+        PHYSICAL = "physical"
+        DIGITAL = "digital"
+        SERVICE = "service"
+        SHIPPING = "shipping"
+        SURCHARGE = "surcharge"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    line_id = models.PositiveIntegerField(help_text="Stable line number: Orders API line_id (int).")
+    product_id = models.CharField(max_length=64, blank=True)
+    description = models.CharField(max_length=255)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.PHYSICAL)
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    unit_amount = models.PositiveBigIntegerField(
+        validators=[MaxValueValidator(MAX_AMOUNT)], help_text="Unit price incl. VAT, minor units."
+    )
+    amount = models.PositiveBigIntegerField(
+        editable=False, help_text="quantity × unit_amount, minor units (kept by save())."
+    )
+    vat_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("25"),
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+
+    class Meta:
+        ordering = ["line_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "line_id"], name="dintero_line_id_unique"),
+            models.CheckConstraint(condition=Q(amount__lte=MAX_AMOUNT), name="dintero_line_amount_int32"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.description}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.amount = self.quantity * self.unit_amount
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def vat_amount(self) -> int:
+        return vat_of(self.amount, self.vat_percent)
+
+
+def vat_of(amount: int, percent: Decimal) -> int:
+    """VAT contained in a VAT-inclusive integer amount, rounded half up, integers only."""
+    basis = Decimal(100) + percent
+    return int((Decimal(amount) * percent / basis).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+

@@ -1,0 +1,101 @@
+"""Start (or restart) checkout: one active Dintero session per order."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from ..adapters import get_adapter
+from ..client import CheckoutClient
+from ..exceptions import DinteroError, PaymentError
+from ..models import Operation, Order, Payment
+from . import ledger
+from .leases import order_lease
+from .orders import place_order, push_order_locked
+
+logger = logging.getLogger("dintero_django.checkout")
+
+#: Payment states in which the customer may still be sent to the session.
+REUSABLE = (Payment.State.AWAITING,)
+#: Payment states that forbid starting another checkout.
+SETTLED = (Payment.State.PENDING, Payment.State.AUTHORIZED, Payment.State.VOIDED)
+
+
+class NotReady(Exception):
+    """The order is not completed in Dintero yet; try again shortly."""
+
+
+def start_checkout(order_pk: int, *, restart: bool = False) -> Payment:
+    """Return the order's active payment with a session URL, creating it if needed.
+
+    The local payment row is committed *before* the session exists at Dintero,
+    so a fast callback always finds the order. A new session for the same
+    order cancels the previous one.
+    """
+    with order_lease(order_pk):
+        return _start_checkout_locked(order_pk, restart=restart)
+
+
+def _start_checkout_locked(order_pk: int, *, restart: bool) -> Payment:
+    order = place_order(Order.objects.get(pk=order_pk))
+    if not order.completed:
+        order = push_order_locked(order_pk)
+    if not order.completed:
+        raise NotReady(f"order {order_pk} is not completed in Dintero yet")
+    payment, superseded = _claim_payment(order, restart=restart)
+    if payment.session_url:
+        return payment
+    if superseded and superseded.session_id:
+        _cancel_session(superseded)
+    _create_session(order, payment)
+    return payment
+
+
+def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | None]:
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        lines = list(locked.lines.order_by("line_id"))
+        amount = sum(line.amount for line in lines)
+        current = locked.payments.filter(is_active=True).first()
+        if current and current.state in SETTLED:
+            raise PaymentError(f"Order {locked} already has a {current.get_state_display().lower()} payment.")
+        if current and current.state in REUSABLE and current.amount == amount and not restart:
+            return current, None
+        if current:
+            current.is_active = False
+            current.state = Payment.State.SUPERSEDED
+            current.save(update_fields=["is_active", "state", "updated_at"])
+        payment = Payment.objects.create(order=locked, amount=amount, currency=locked.currency)
+    return payment, current
+
+
+def _create_session(order: Order, payment: Payment) -> None:
+    lines = list(order.lines.order_by("line_id"))
+    body = get_adapter().session_body(order, payment, lines)
+    operation = ledger.begin(Operation.Kind.CREATE_SESSION, order, payment=payment, amount=payment.amount)
+    ledger.attempt(operation)
+    try:
+        created = CheckoutClient().create_session(body)
+    except DinteroError as error:
+        ledger.fail(operation, error)
+        raise
+    payment.session_id = str(created["id"])
+    payment.session_url = str(created["url"])
+    payment.state = Payment.State.AWAITING
+    payment.save(update_fields=["session_id", "session_url", "state", "updated_at"])
+    ledger.succeed(operation, remote_id=payment.session_id)
+
+
+def _cancel_session(payment: Payment) -> None:
+    """Best effort: a stale session left open is caught by the sync cross-checks."""
+    assert payment.session_id
+    operation = ledger.begin(Operation.Kind.CANCEL_SESSION, payment.order, payment=payment)
+    ledger.attempt(operation)
+    try:
+        CheckoutClient().cancel_session(payment.session_id)
+    except DinteroError as error:
+        ledger.fail(operation, error)
+        logger.warning("Could not cancel superseded session of payment %s: %s", payment.pk, error)
+        return
+    ledger.succeed(operation, remote_id=payment.session_id)

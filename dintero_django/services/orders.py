@@ -1,0 +1,209 @@
+"""Use cases for local orders: create, place, and push them to the Orders API."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from ..adapters import get_adapter
+from ..client import OrdersClient
+from ..exceptions import DinteroClientError, DinteroError, DinteroNotFound
+from ..models import Operation, Order, OrderLine
+from . import ledger
+from .leases import order_lease
+
+ORDER_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_order_id() -> str:
+    """A 9-character [A-Z0-9] order_id, the shape of Dintero's ALPHANUMERIC_9."""
+    return "".join(secrets.choice(ORDER_ID_ALPHABET) for _ in range(9))
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: int
+    unit_amount: int
+    vat_percent: Decimal = Decimal(25)
+    product_id: str = ""
+    type: str = OrderLine.Type.PHYSICAL
+
+
+def create_order(
+    lines: Iterable[LineInput],
+    *,
+    currency: str = "NOK",
+    customer: Any = None,
+    guest_key: str = "",
+    email: str = "",
+    shop_reference: str = "",
+) -> Order:
+    """Create an order with its lines in one transaction (the draft follows on commit)."""
+    with transaction.atomic():
+        for _ in range(5):
+            try:
+                with transaction.atomic():
+                    order = Order.objects.create(
+                        currency=currency,
+                        customer=customer,
+                        guest_key=guest_key,
+                        email=email,
+                        shop_reference=shop_reference,
+                        dintero_order_id=new_order_id(),
+                    )
+                break
+            except IntegrityError:  # an order_id collision: draw again
+                continue
+        else:  # pragma: no cover - 36**9 ids make this practically impossible
+            raise RuntimeError("could not allocate a unique order_id")
+        OrderLine.objects.bulk_create(
+            OrderLine(order=order, line_id=number, amount=line.quantity * line.unit_amount, **vars(line))
+            for number, line in enumerate(lines, start=1)
+        )
+    # The post_save receiver already scheduled the draft; it reads the lines
+    # after commit, so they are included.
+    return order
+
+
+def touch(order: Order) -> None:
+    """Note a local change; the draft is brought up to date after commit."""
+    Order.objects.filter(pk=order.pk).update(revision=F("revision") + 1)
+    from ..receivers import schedule_push  # late: receivers import tasks
+
+    schedule_push(order.pk)
+
+
+def place_order(order: Order) -> Order:
+    """The customer committed: the draft will be completed in Dintero."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == Order.Status.DRAFT:
+            locked.status = Order.Status.PLACED
+            locked.placed_at = timezone.now()
+            locked.save(update_fields=["status", "placed_at", "updated_at"])
+    return locked
+
+
+def push_order(order_pk: int) -> Order:
+    """Bring the Dintero draft/order up to date. Idempotent; safe to re-run.
+
+    Never creates a second draft once one is stored, and never completes twice:
+    a lost complete response is resolved by reading the order back by the
+    order_id we chose.
+    """
+    with order_lease(order_pk):
+        return push_order_locked(order_pk)
+
+
+def push_order_locked(order_pk: int) -> Order:
+    """:func:`push_order` for a caller that already holds the order's lease."""
+    order = Order.objects.get(pk=order_pk)
+    if order.status == Order.Status.CANCELLED or order.completed:
+        return order
+    client = OrdersClient()
+    if not order.dintero_draft_id:
+        _create_draft(client, order)
+    elif order.synced_revision < order.revision:
+        _update_draft(client, order)
+    if order.status == Order.Status.PLACED:
+        _complete(client, order)
+    return order
+
+
+def _lines(order: Order) -> list[OrderLine]:
+    return list(order.lines.order_by("line_id"))
+
+
+def _create_draft(client: OrdersClient, order: Order) -> None:
+    revision = order.revision
+    body = get_adapter().draft_body(order, _lines(order))
+    operation = ledger.begin(Operation.Kind.CREATE_DRAFT, order)
+    ledger.attempt(operation)
+    try:
+        draft = client.create_draft(body)
+    except DinteroError as error:
+        ledger.fail(operation, error)
+        _note_error(order, error)
+        raise
+    order.dintero_draft_id = str(draft["id"])
+    order.synced_revision = revision
+    order.remote_error = ""
+    order.save(update_fields=["dintero_draft_id", "synced_revision", "remote_error", "updated_at"])
+    ledger.succeed(operation, remote_id=order.dintero_draft_id)
+
+
+def _update_draft(client: OrdersClient, order: Order) -> None:
+    revision = order.revision
+    body = get_adapter().draft_body(order, _lines(order))
+    operation = ledger.begin(Operation.Kind.UPDATE_DRAFT, order)
+    ledger.attempt(operation)
+    try:
+        client.update_draft(order.dintero_draft_id, body)
+    except DinteroError as error:
+        ledger.fail(operation, error)
+        _note_error(order, error)
+        raise
+    Order.objects.filter(pk=order.pk, synced_revision__lt=revision).update(synced_revision=revision)
+    order.synced_revision = max(order.synced_revision, revision)
+    ledger.succeed(operation, remote_id=order.dintero_draft_id)
+
+
+def _complete(client: OrdersClient, order: Order) -> None:
+    if order.synced_revision < order.revision:
+        _update_draft(client, order)
+    if _already_completed(client, order):
+        return
+    operation = ledger.begin(Operation.Kind.COMPLETE_ORDER, order)
+    ledger.attempt(operation)
+    try:
+        orders = client.complete_draft(order.dintero_draft_id)
+    except DinteroClientError as error:
+        # "Already completed" (a lost response earlier) reads back as success.
+        if _already_completed(client, order):
+            ledger.succeed(operation, remote_id=order.dintero_order_uuid)
+            return
+        ledger.fail(operation, error)
+        _note_error(order, error)
+        raise
+    except DinteroError as error:
+        ledger.fail(operation, error)
+        _note_error(order, error)
+        raise
+    _mark_completed(order, orders[0] if orders else {})
+    ledger.succeed(operation, remote_id=order.dintero_order_uuid)
+
+
+def _already_completed(client: OrdersClient, order: Order) -> bool:
+    if not order.dintero_order_id:
+        return False
+    try:
+        remote = client.get_order(order.dintero_order_id)
+    except DinteroNotFound:
+        return False
+    _mark_completed(order, remote)
+    return True
+
+
+def _mark_completed(order: Order, remote: dict[str, Any]) -> None:
+    # Dintero keeps the order_id we chose; adopt theirs if it ever differs.
+    order.dintero_order_id = str(remote.get("order_id") or order.dintero_order_id or remote.get("id"))
+    order.dintero_order_uuid = str(remote.get("id") or "")
+    order.completed = True
+    order.status = Order.Status.OPEN
+    order.remote_error = ""
+    order.save(
+        update_fields=["dintero_order_id", "dintero_order_uuid", "completed", "status", "remote_error", "updated_at"]
+    )
+
+
+def _note_error(order: Order, error: DinteroError) -> None:
+    Order.objects.filter(pk=order.pk).update(remote_error=str(error)[:2000])

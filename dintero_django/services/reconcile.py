@@ -1,0 +1,105 @@
+"""The reconciler: a periodic backstop for lost callbacks, tasks and responses.
+
+It walks everything not final and untouched for ``RECONCILE_AFTER`` seconds and
+drives it towards a final state by reading Dintero. Run it from Celery beat
+(``dintero.reconcile``) or ``manage.py dintero_reconcile``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import timedelta
+
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from ..client import CheckoutClient
+from ..conf import get_settings
+from ..exceptions import DinteroError
+from ..models import Operation, Order, Payment
+from .leases import Busy
+from .orders import push_order
+from .sync import RetryLater, flag, sync_payment
+
+logger = logging.getLogger("dintero_django.reconcile")
+
+WAITING = (Payment.State.CREATED, Payment.State.AWAITING, Payment.State.PENDING)
+BATCH = 200
+
+
+def reconcile(*, older_than: float | None = None) -> dict[str, int]:
+    """One pass. Returns counters by outcome (for logs and the command)."""
+    conf = get_settings()
+    cutoff = timezone.now() - timedelta(seconds=conf.RECONCILE_AFTER if older_than is None else older_than)
+    counts: Counter[str] = Counter()
+    _orders(cutoff, counts)
+    _payments(cutoff, counts)
+    _unrecorded_authorizations(counts)
+    _superseded_payments(cutoff, counts)
+    logger.info("dintero reconcile: %s", dict(counts))
+    return dict(counts)
+
+
+def _orders(cutoff: object, counts: Counter[str]) -> None:
+    stuck = Order.objects.filter(updated_at__lt=cutoff, completed=False).filter(
+        Q(status=Order.Status.PLACED) | Q(dintero_draft_id="") | Q(synced_revision__lt=F("revision"))
+    )
+    for order_pk in stuck.values_list("pk", flat=True)[:BATCH]:
+        _run(counts, "orders", push_order, order_pk)
+
+
+def _payments(cutoff: object, counts: Counter[str]) -> None:
+    waiting = Payment.objects.filter(is_active=True, state__in=WAITING, updated_at__lt=cutoff)
+    for payment_pk in waiting.values_list("pk", flat=True)[:BATCH]:
+        _run(counts, "payments", sync_payment, payment_pk)
+
+
+def _unrecorded_authorizations(counts: Counter[str]) -> None:
+    recorded = Operation.objects.filter(
+        payment=OuterRef("pk"), kind=Operation.Kind.RECORD_AUTHORIZATION, state=Operation.State.SUCCEEDED
+    )
+    missing = Payment.objects.filter(is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False)
+    for payment_pk in missing.filter(~Exists(recorded)).values_list("pk", flat=True)[:BATCH]:
+        _run(counts, "authorizations", sync_payment, payment_pk)
+
+
+def _superseded_payments(cutoff: object, counts: Counter[str]) -> None:
+    """A replaced session that got paid anyway (two tabs): find it by merchant_reference."""
+    # Only recent ones: an unpaid session expires, so old ones need no more looks.
+    recent = timezone.now() - timedelta(days=1)
+    orders = Order.objects.filter(
+        payments__state=Payment.State.SUPERSEDED,
+        payments__created_at__gt=recent,
+        payments__updated_at__lt=cutoff,
+    ).distinct()
+    client = CheckoutClient()
+    for order in orders[:BATCH]:
+        try:
+            found = client.find_transactions(merchant_reference=str(order.dintero_order_id))
+        except DinteroError as error:
+            counts["superseded_error"] += 1
+            logger.warning("reconcile: listing transactions of %s failed: %s", order, error)
+            continue
+        _check_extra_transactions(order, found, counts)
+
+
+def _check_extra_transactions(order: Order, found: list[dict[str, object]], counts: Counter[str]) -> None:
+    by_session = {p.session_id: p for p in order.payments.all() if p.session_id}
+    for tx in found:
+        payment = by_session.get(str(tx.get("session_id")))
+        if payment and not payment.is_active and tx.get("status") not in (None, "INITIATED", "FAILED", "DECLINED"):
+            if not payment.needs_attention:
+                flag(payment, f"superseded session was paid: transaction {tx.get('id')} ({tx.get('status')})")
+                counts["double_payment"] += 1
+
+
+def _run(counts: Counter[str], label: str, func: object, pk: int) -> None:
+    try:
+        func(pk)  # type: ignore[operator]
+        counts[f"{label}_synced"] += 1
+    except (Busy, RetryLater):
+        counts[f"{label}_busy_or_pending"] += 1
+    except DinteroError as error:
+        counts[f"{label}_error"] += 1
+        logger.warning("reconcile %s %s failed: %s", label, pk, error)

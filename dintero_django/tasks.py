@@ -1,0 +1,140 @@
+"""Celery tasks: thin wrappers that call services, enqueued after commit.
+
+Every task is idempotent and late-acknowledged, so a worker killed mid-task
+means a re-run, never a lost payment. A payment whose sync keeps crashing the
+worker is flagged for staff after ``TASK_MAX_ATTEMPTS`` deliveries instead of
+looping forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from functools import partial
+from typing import Any
+
+from celery import Task, shared_task
+from django.db import transaction
+from django.db.models import F
+
+from .conf import get_settings
+from .exceptions import DinteroConfigurationError, DinteroError, is_transient
+from .models import Payment
+from .services import checkout, orders, reconcile, sync
+from .services.leases import Busy
+
+logger = logging.getLogger("dintero_django.tasks")
+
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "max_retries": 8,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+def _backoff(task: Task, base: float = 2.0, cap: float = 300.0) -> float:
+    # Exponential backoff with full jitter, well below the broker's visibility timeout.
+    return random.uniform(0, min(cap, base * 2 ** task.request.retries))  # noqa: S311
+
+
+def _retry(task: Task, error: Exception, countdown: float | None = None) -> None:
+    if task.request.is_eager:
+        # In-process mode (demo, tests): no broker to come back through; the
+        # reconciler finishes what is left.
+        logger.info("Not retrying %s in eager mode: %s", task.name, error)
+        return
+    raise task.retry(exc=error, countdown=_backoff(task) if countdown is None else countdown)
+
+
+def _transient(error: Exception) -> bool:
+    return isinstance(error, Busy | checkout.NotReady) or (isinstance(error, DinteroError) and is_transient(error))
+
+
+@shared_task(name="dintero.push_order", **TASK_OPTIONS)
+def push_order_task(self: Task, order_pk: int) -> None:
+    """Create / update / complete the order's Dintero draft."""
+    try:
+        orders.push_order(order_pk)
+    except Exception as error:
+        if _transient(error):
+            _retry(self, error)
+            return
+        raise
+
+
+@shared_task(name="dintero.start_checkout", **TASK_OPTIONS)
+def start_checkout_task(self: Task, order_pk: int, restart: bool = False) -> None:
+    try:
+        checkout.start_checkout(order_pk, restart=restart)
+    except Exception as error:
+        if _transient(error):
+            _retry(self, error)
+            return
+        raise
+
+
+@shared_task(name="dintero.sync_payment", **TASK_OPTIONS)
+def sync_payment_task(self: Task, payment_pk: int, transaction_hint: str | None = None) -> None:
+    """Read the transaction and apply it; poll again while it is pending."""
+    if not _count_attempt(payment_pk):
+        return
+    try:
+        sync.sync_payment(payment_pk, transaction_hint)
+    except sync.RetryLater as later:
+        _settle_attempt(payment_pk)
+        _retry(self, later, countdown=later.countdown)
+        return
+    except (DinteroConfigurationError, Payment.DoesNotExist):
+        _settle_attempt(payment_pk)
+        raise
+    except Exception as error:
+        if _transient(error):
+            _settle_attempt(payment_pk)
+            _retry(self, error)
+            return
+        raise
+    _settle_attempt(payment_pk)
+
+
+@shared_task(name="dintero.reconcile", bind=True, acks_late=True, soft_time_limit=240, time_limit=300)
+def reconcile_task(self: Task) -> dict[str, int]:
+    """The backstop: finish whatever callbacks, tasks or responses were lost."""
+    return reconcile.reconcile()
+
+
+def _count_attempt(payment_pk: int) -> bool:
+    """Count a delivery; a poison payment is flagged instead of run again."""
+    updated = Payment.objects.filter(pk=payment_pk).update(sync_attempts=F("sync_attempts") + 1)
+    if not updated:
+        return False
+    attempts = Payment.objects.values_list("sync_attempts", flat=True).get(pk=payment_pk)
+    if attempts > get_settings().TASK_MAX_ATTEMPTS:
+        payment = Payment.objects.select_related("order").get(pk=payment_pk)
+        sync.flag(payment, f"sync crashed {attempts - 1} times in a row; stopped retrying")
+        return False
+    return True
+
+
+def _settle_attempt(payment_pk: int) -> None:
+    Payment.objects.filter(pk=payment_pk).update(sync_attempts=0)
+
+
+# -- enqueueing (called by views, admin and receivers) -----------------------
+
+
+def enqueue_sync(payment: Payment, transaction_hint: str | None = None) -> bool:
+    """Queue one sync for ``payment`` after commit, unless one is queued already.
+
+    Returns True when this call queued it. 1,000 identical callbacks queue one task.
+    """
+    claimed = Payment.objects.filter(pk=payment.pk, sync_pending=False).update(sync_pending=True)
+    if claimed:
+        transaction.on_commit(partial(sync_payment_task.delay, payment.pk, transaction_hint), robust=True)
+    return bool(claimed)
+
+
+def enqueue_checkout(order_pk: int, restart: bool = False) -> None:
+    transaction.on_commit(partial(start_checkout_task.delay, order_pk, restart), robust=True)

@@ -1,0 +1,150 @@
+"""Views Dintero and the customer's browser come back to.
+
+The callback view is a doorbell: verify, store the delivery, queue one sync
+after commit, answer fast. It never calls Dintero and never trusts the query
+beyond using it to find the payment. It is the app's only CSRF-exempt view.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from .adapters import get_adapter
+from .conf import get_settings
+from .models import CallbackDelivery, Order, Payment
+from .services.sync import TRANSACTION_ID_RE
+from .signature import InvalidSignature, verify_signature
+from .tasks import enqueue_sync
+
+try:  # Django >= 5.1: stay reachable under LoginRequiredMiddleware.
+    from django.contrib.auth.decorators import login_not_required
+except ImportError:  # pragma: no cover
+    def login_not_required(view: Any) -> Any:
+        return view
+
+logger = logging.getLogger("dintero_django.callbacks")
+
+#: Headers worth keeping for audit; never Authorization or cookies.
+KEPT_HEADERS = ("event-delivery", "user-agent", "dintero-signature", "content-type", "x-forwarded-for")
+MAX_PARAM = 100
+
+
+@csrf_exempt
+@login_not_required
+@transaction.non_atomic_requests
+@require_http_methods(["GET", "POST"])
+def callback(request: HttpRequest) -> HttpResponse:
+    params = {key: value[:MAX_PARAM] for key, value in request.GET.items()}
+    try:
+        signature_ok = _verify(request)
+    except InvalidSignature as error:
+        logger.warning("Refused Dintero callback: %s", error)
+        return HttpResponseBadRequest("invalid signature")
+    transaction_id = params.get("transaction_id", "")
+    if transaction_id and not TRANSACTION_ID_RE.match(transaction_id):
+        return HttpResponseBadRequest("malformed transaction_id")
+    payment = _find_payment(params)
+    if payment is None:
+        # Not committed yet (or not ours): 5xx makes Dintero retry, a 4xx would not.
+        _store(request, params, signature_ok, CallbackDelivery.Outcome.UNKNOWN_ORDER, None, dedupe=False)
+        return HttpResponse("order not known yet", status=503)
+    if not _store(request, params, signature_ok, CallbackDelivery.Outcome.ACCEPTED, payment):
+        return HttpResponse(status=200)  # a repeat of a stored delivery
+    enqueue_sync(payment, transaction_id or None)
+    return HttpResponse(status=200)
+
+
+def _verify(request: HttpRequest) -> bool | None:
+    conf = get_settings()
+    if not conf.signature_secrets:
+        return None
+    host = conf.CALLBACK_HOSTNAME or request.get_host().split(":")[0]
+    url = f"{request.scheme}://{host}{request.get_full_path()}"
+    verify_signature(
+        request.headers.get("Dintero-Signature"),
+        secrets=conf.signature_secrets,
+        account_id=conf.ACCOUNT_ID,
+        method=request.method or "GET",
+        url=url,
+        tolerance=conf.SIGNATURE_TOLERANCE,
+    )
+    return True
+
+
+def _find_payment(params: dict[str, str]) -> Payment | None:
+    session_id = params.get("session_id") or params.get("sid")
+    if session_id:
+        payment = Payment.objects.filter(session_id=session_id).only("pk", "sync_pending").first()
+        if payment:
+            return payment
+    reference = params.get("merchant_reference")
+    if reference:
+        return Payment.objects.filter(order__dintero_order_id=reference, is_active=True).only("pk").first()
+    return None
+
+
+def _store(
+    request: HttpRequest,
+    params: dict[str, str],
+    signature_ok: bool | None,
+    outcome: str,
+    payment: Payment | None,
+    *,
+    dedupe: bool = True,
+) -> bool:
+    """Store the delivery; False when this event-delivery id was stored before."""
+    headers = {name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers}
+    delivery_id = request.headers.get("event-delivery", "")[:100] or None
+    try:
+        CallbackDelivery.objects.create(
+            method=request.method or "GET",
+            query=params,
+            headers=headers,
+            remote_addr=request.META.get("REMOTE_ADDR") or None,
+            event_delivery=delivery_id if dedupe else None,
+            transaction_id=params.get("transaction_id", ""),
+            session_id=params.get("session_id") or params.get("sid") or "",
+            merchant_reference=params.get("merchant_reference", ""),
+            event=params.get("event", "")[:16],
+            error=params.get("error", "")[:32],
+            signature_valid=signature_ok,
+            outcome=outcome,
+            payment=payment,
+        )
+    except IntegrityError:
+        return False
+    return True
+
+
+@require_GET
+def return_view(request: HttpRequest) -> HttpResponse:
+    """The customer is back from Dintero: sync now (in a task) and show the result."""
+    reference = request.GET.get("merchant_reference", "")[:MAX_PARAM]
+    order = Order.objects.filter(dintero_order_id=reference).first() if reference else None
+    if order is None:
+        raise Http404("Unknown order")
+    payment = order.payments.filter(is_active=True).first()
+    hint = request.GET.get("transaction_id", "")
+    if payment is not None:
+        enqueue_sync(payment, hint if TRANSACTION_ID_RE.match(hint) else None)
+    target = get_adapter().result_url(order)
+    error = request.GET.get("error", "")
+    if error in ("cancelled", "authorization", "failed"):
+        target += ("&" if "?" in target else "?") + f"error={error}"
+    return HttpResponseRedirect(target)
+
+
+@require_GET
+def result(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A minimal result page; shops normally set DINTERO['RESULT_URL'] to their own."""
+    order = get_object_or_404(Order, public_id=public_id)
+    payment = order.payments.filter(is_active=True).first()
+    context = {"order": order, "payment": payment, "error": request.GET.get("error", "")}
+    return render(request, "dintero_django/result.html", context)

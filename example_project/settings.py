@@ -1,0 +1,131 @@
+"""Settings of the example shop.
+
+Dintero credentials and hosts come from the environment, so the same project
+runs against the built-in emulator (the demo) or the real Dintero:
+DINTERO_ACCOUNT_ID, DINTERO_CLIENT_ID, DINTERO_CLIENT_SECRET, DINTERO_API_URL,
+DINTERO_CHECKOUT_URL, DINTERO_PROFILE_ID, DINTERO_SIGNATURE_SECRET, DINTERO_SITE_URL.
+Tasks run in-process unless CELERY_BROKER_URL is set (e.g. redis://127.0.0.1:6379/0).
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", "example-only-insecure-key")
+DEBUG = env("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = [host for host in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "dintero_django",
+    "example_project.shop",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+if env("DATABASE_URL").startswith("postgres"):
+    from urllib.parse import urlsplit
+
+    _db = urlsplit(env("DATABASE_URL"))
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": _db.path.lstrip("/"),
+            "USER": _db.username or "postgres",
+            "PASSWORD": _db.password or "",
+            "HOST": _db.hostname or "127.0.0.1",
+            "PORT": _db.port or 5432,
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env("DEMO_SQLITE", str(BASE_DIR / "demo-data" / "demo.sqlite3")),
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LANGUAGE_CODE = "en"
+TIME_ZONE = "Europe/Oslo"
+USE_TZ = True
+STATIC_URL = "static/"
+LOGIN_URL = "/admin/login/"
+
+DINTERO = {
+    "ACCOUNT_ID": env("DINTERO_ACCOUNT_ID", "T12345678"),
+    "CLIENT_ID": env("DINTERO_CLIENT_ID"),
+    "CLIENT_SECRET": env("DINTERO_CLIENT_SECRET"),
+    "API_URL": env("DINTERO_API_URL", "https://api.dintero.com"),
+    "CHECKOUT_URL": env("DINTERO_CHECKOUT_URL", "https://checkout.dintero.com"),
+    "PROFILE_ID": env("DINTERO_PROFILE_ID", "default"),
+    "SIGNATURE_SECRET": [s for s in env("DINTERO_SIGNATURE_SECRET").split(",") if s],
+    "SITE_URL": env("DINTERO_SITE_URL", "http://127.0.0.1:8000"),
+    "RECONCILE_AFTER": 60,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_RATES": {"dintero_orders": "120/min"},
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 20,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Example shop API (dintero-django)", "VERSION": "1"}
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+# Without a broker the demo runs tasks in-process, right after commit.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE = {
+    "dintero-reconcile": {"task": "dintero.reconcile", "schedule": 120.0},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"dintero_django": {"handlers": ["console"], "level": env("DINTERO_LOG_LEVEL", "INFO")}},
+}
