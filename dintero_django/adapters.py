@@ -57,7 +57,9 @@ class DefaultOrderAdapter:
 
     # -- Checkout API ----------------------------------------------------
 
-    def session_body(self, order: Order, payment: Payment, lines: list[OrderLine]) -> dict[str, Any]:
+    def session_body(
+        self, order: Order, payment: Payment, lines: list[OrderLine]
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "profile_id": self.conf.PROFILE_ID,
             "url": {"return_url": self.return_url(order), "callback_url": self.callback_url(order)},
@@ -95,7 +97,9 @@ class DefaultOrderAdapter:
         )
 
     def callback_url(self, order: Order) -> str:
-        base = self.conf.CALLBACK_URL or urljoin(self.site_url(), reverse("dintero_django:callback"))
+        base = self.conf.CALLBACK_URL or urljoin(
+            self.site_url(), reverse("dintero_django:callback")
+        )
         options: list[tuple[str, str]] = [("report_error", "true")]
         options += [("report_event", event) for event in ("CAPTURE", "REFUND", "VOID")]
         if self.conf.CALLBACK_DELAY:
@@ -119,7 +123,9 @@ class DefaultOrderAdapter:
 def _adapter_class(path: str) -> type[DefaultOrderAdapter]:
     cls = import_string(path)
     if not (isinstance(cls, type) and issubclass(cls, DefaultOrderAdapter)):
-        raise DinteroConfigurationError(f"DINTERO['ADAPTER'] {path!r} is not a DefaultOrderAdapter.")
+        raise DinteroConfigurationError(
+            f"DINTERO['ADAPTER'] {path!r} is not a DefaultOrderAdapter."
+        )
     return cls
 
 

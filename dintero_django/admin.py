@@ -26,21 +26,30 @@ class ReadOnlyMixin:
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    fields = ["line_id", "product_id", "description", "type", "quantity", "unit_amount", "vat_percent", "amount"]
+    fields = [
+        "line_id",
+        "product_id",
+        "description",
+        "type",
+        "quantity",
+        "unit_amount",
+        "vat_percent",
+        "amount",
+    ]
     readonly_fields = ["amount"]
 
     def has_change_permission(self, request: HttpRequest, obj: Order | None = None) -> bool:
         # Lines are frozen once the order is placed: Dintero has them.
         return obj is None or obj.status == Order.Status.DRAFT
 
-    has_add_permission = has_change_permission  # type: ignore[assignment]
-    has_delete_permission = has_change_permission  # type: ignore[assignment]
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
 
 
 class PaymentInline(ReadOnlyMixin, admin.TabularInline):
     model = Payment
     extra = 0
-    fields = [
+    fields = readonly_fields = (
         "is_active",
         "state",
         "status",
@@ -50,16 +59,23 @@ class PaymentInline(ReadOnlyMixin, admin.TabularInline):
         "refunded_amount",
         "transaction_id",
         "needs_attention",
-    ]
-    readonly_fields = fields
+    )
     show_change_link = True
 
 
 class OperationInline(ReadOnlyMixin, admin.TabularInline):
     model = Operation
     extra = 0
-    fields = ["created_at", "kind", "state", "amount", "reference", "attempts", "error_message", "created_by"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "state",
+        "amount",
+        "reference",
+        "attempts",
+        "error_message",
+        "created_by",
+    )
     show_change_link = True
 
 
@@ -88,7 +104,15 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["__str__", "order", "state", "status", "amount", "captured_amount", "needs_attention"]
+    list_display = [
+        "__str__",
+        "order",
+        "state",
+        "status",
+        "amount",
+        "captured_amount",
+        "needs_attention",
+    ]
     list_filter = ["state", "status", "needs_attention"]
     search_fields = ["transaction_id", "session_id", "order__dintero_order_id"]
     list_select_related = ["order"]
@@ -96,7 +120,16 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Operation)
 class OperationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["reference", "kind", "state", "order", "amount", "attempts", "created_by", "created_at"]
+    list_display = [
+        "reference",
+        "kind",
+        "state",
+        "order",
+        "amount",
+        "attempts",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["kind", "state"]
     search_fields = ["reference", "order__dintero_order_id", "remote_id"]
     list_select_related = ["order", "created_by"]
@@ -104,6 +137,14 @@ class OperationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(CallbackDelivery)
 class CallbackDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["received_at", "method", "transaction_id", "merchant_reference", "event", "outcome", "signature_valid"]
+    list_display = [
+        "received_at",
+        "method",
+        "transaction_id",
+        "merchant_reference",
+        "event",
+        "outcome",
+        "signature_valid",
+    ]
     list_filter = ["outcome", "signature_valid", "event"]
     search_fields = ["transaction_id", "merchant_reference", "event_delivery"]

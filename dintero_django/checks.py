@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,9 +16,9 @@ from .conf import get_settings, raw_settings, unknown_keys
 ACCOUNT_ID_RE = re.compile(r"^[PT]\d{8}$")
 
 
-@register(Tags.security, deploy=False)
+@register(Tags.security)
 def check_dintero_settings(
-    app_configs: list[AppConfig] | None = None, **kwargs: Any
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     if not isinstance(getattr(settings, "DINTERO", {}), dict):
         return [Error("settings.DINTERO must be a dict.", id="dintero.E006")]
@@ -80,5 +81,7 @@ def _warnings(conf: Any) -> list[CheckMessage]:
             )
         )
     if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
-        messages.append(Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005"))
+        messages.append(
+            Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005")
+        )
     return messages

@@ -52,7 +52,7 @@ class DinteroSettings:
     #: Renew the access token this many seconds before it expires.
     TOKEN_RENEW_MARGIN: int = 300
     #: Django cache alias shared by processes for the access token.
-    TOKEN_CACHE: str = "default"
+    TOKEN_CACHE: str = "default"  # noqa: S105 - a cache alias, not a secret
     SYSTEM_NAME: str = "dintero-django"
     SYSTEM_VERSION: str = ""
     #: Seconds between polls of a transaction still INITIATED / ON_HOLD.

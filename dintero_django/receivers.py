@@ -45,7 +45,12 @@ def _bump(order_pk: int) -> None:
 
 @receiver(post_save, sender=Order, dispatch_uid="dintero_order_saved")
 def order_saved(
-    sender: type[Order], instance: Order, created: bool, raw: bool, update_fields: Any, **kwargs: Any
+    sender: type[Order],
+    instance: Order,
+    created: bool,
+    raw: bool,
+    update_fields: Any,
+    **kwargs: Any,
 ) -> None:
     if raw:
         return
@@ -65,7 +70,9 @@ def order_saved(
 
 @receiver(post_save, sender=OrderLine, dispatch_uid="dintero_line_saved")
 @receiver(post_delete, sender=OrderLine, dispatch_uid="dintero_line_deleted")
-def line_changed(sender: type[OrderLine], instance: OrderLine, raw: bool = False, **kwargs: Any) -> None:
+def line_changed(
+    sender: type[OrderLine], instance: OrderLine, raw: bool = False, **kwargs: Any
+) -> None:
     if raw:
         return
     order = Order.objects.filter(pk=instance.order_id).only("status", "completed").first()

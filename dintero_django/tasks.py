@@ -35,12 +35,12 @@ TASK_OPTIONS: dict[str, Any] = {
 }
 
 
-def _backoff(task: Task, base: float = 2.0, cap: float = 300.0) -> float:
+def _backoff(task: Task[Any, Any], base: float = 2.0, cap: float = 300.0) -> float:
     # Exponential backoff with full jitter, well below the broker's visibility timeout.
-    return random.uniform(0, min(cap, base * 2 ** task.request.retries))  # noqa: S311
+    return random.uniform(0, min(cap, base * 2**task.request.retries))
 
 
-def _retry(task: Task, error: Exception, countdown: float | None = None) -> None:
+def _retry(task: Task[Any, Any], error: Exception, countdown: float | None = None) -> None:
     if task.request.is_eager:
         # In-process mode (demo, tests): no broker to come back through; the
         # reconciler finishes what is left.
@@ -50,11 +50,13 @@ def _retry(task: Task, error: Exception, countdown: float | None = None) -> None
 
 
 def _transient(error: Exception) -> bool:
-    return isinstance(error, Busy | checkout.NotReady) or (isinstance(error, DinteroError) and is_transient(error))
+    return isinstance(error, Busy | checkout.NotReady) or (
+        isinstance(error, DinteroError) and is_transient(error)
+    )
 
 
 @shared_task(name="dintero.push_order", **TASK_OPTIONS)
-def push_order_task(self: Task, order_pk: int) -> None:
+def push_order_task(self: Task[Any, Any], order_pk: int) -> None:
     """Create / update / complete the order's Dintero draft."""
     try:
         orders.push_order(order_pk)
@@ -66,7 +68,7 @@ def push_order_task(self: Task, order_pk: int) -> None:
 
 
 @shared_task(name="dintero.start_checkout", **TASK_OPTIONS)
-def start_checkout_task(self: Task, order_pk: int, restart: bool = False) -> None:
+def start_checkout_task(self: Task[Any, Any], order_pk: int, restart: bool = False) -> None:
     try:
         checkout.start_checkout(order_pk, restart=restart)
     except Exception as error:
@@ -77,7 +79,9 @@ def start_checkout_task(self: Task, order_pk: int, restart: bool = False) -> Non
 
 
 @shared_task(name="dintero.sync_payment", **TASK_OPTIONS)
-def sync_payment_task(self: Task, payment_pk: int, transaction_hint: str | None = None) -> None:
+def sync_payment_task(
+    self: Task[Any, Any], payment_pk: int, transaction_hint: str | None = None
+) -> None:
     """Read the transaction and apply it; poll again while it is pending."""
     if not _count_attempt(payment_pk):
         return
@@ -99,8 +103,10 @@ def sync_payment_task(self: Task, payment_pk: int, transaction_hint: str | None 
     _settle_attempt(payment_pk)
 
 
-@shared_task(name="dintero.reconcile", bind=True, acks_late=True, soft_time_limit=240, time_limit=300)
-def reconcile_task(self: Task) -> dict[str, int]:
+@shared_task(
+    name="dintero.reconcile", bind=True, acks_late=True, soft_time_limit=240, time_limit=300
+)
+def reconcile_task(self: Task[Any, Any]) -> dict[str, int]:
     """The backstop: finish whatever callbacks, tasks or responses were lost."""
     return reconcile.reconcile()
 
@@ -132,7 +138,9 @@ def enqueue_sync(payment: Payment, transaction_hint: str | None = None) -> bool:
     """
     claimed = Payment.objects.filter(pk=payment.pk, sync_pending=False).update(sync_pending=True)
     if claimed:
-        transaction.on_commit(partial(sync_payment_task.delay, payment.pk, transaction_hint), robust=True)
+        transaction.on_commit(
+            partial(sync_payment_task.delay, payment.pk, transaction_hint), robust=True
+        )
     return bool(claimed)
 
 

@@ -8,10 +8,16 @@ beyond using it to find the payment. It is the app's only CSRF-exempt view.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,16 +29,16 @@ from .services.sync import TRANSACTION_ID_RE
 from .signature import InvalidSignature, verify_signature
 from .tasks import enqueue_sync
 
-try:  # Django >= 5.1: stay reachable under LoginRequiredMiddleware.
-    from django.contrib.auth.decorators import login_not_required
-except ImportError:  # pragma: no cover
-    def login_not_required(view: Any) -> Any:
-        return view
-
 logger = logging.getLogger("dintero_django.callbacks")
 
 #: Headers worth keeping for audit; never Authorization or cookies.
-KEPT_HEADERS = ("event-delivery", "user-agent", "dintero-signature", "content-type", "x-forwarded-for")
+KEPT_HEADERS = (
+    "event-delivery",
+    "user-agent",
+    "dintero-signature",
+    "content-type",
+    "x-forwarded-for",
+)
 MAX_PARAM = 100
 
 
@@ -41,7 +47,7 @@ MAX_PARAM = 100
 @transaction.non_atomic_requests
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest) -> HttpResponse:
-    params = {key: value[:MAX_PARAM] for key, value in request.GET.items()}
+    params = {key: str(value)[:MAX_PARAM] for key, value in request.GET.items()}
     try:
         signature_ok = _verify(request)
     except InvalidSignature as error:
@@ -53,7 +59,14 @@ def callback(request: HttpRequest) -> HttpResponse:
     payment = _find_payment(params)
     if payment is None:
         # Not committed yet (or not ours): 5xx makes Dintero retry, a 4xx would not.
-        _store(request, params, signature_ok, CallbackDelivery.Outcome.UNKNOWN_ORDER, None, dedupe=False)
+        _store(
+            request,
+            params,
+            signature_ok,
+            CallbackDelivery.Outcome.UNKNOWN_ORDER,
+            None,
+            dedupe=False,
+        )
         return HttpResponse("order not known yet", status=503)
     if not _store(request, params, signature_ok, CallbackDelivery.Outcome.ACCEPTED, payment):
         return HttpResponse(status=200)  # a repeat of a stored delivery
@@ -86,7 +99,11 @@ def _find_payment(params: dict[str, str]) -> Payment | None:
             return payment
     reference = params.get("merchant_reference")
     if reference:
-        return Payment.objects.filter(order__dintero_order_id=reference, is_active=True).only("pk").first()
+        return (
+            Payment.objects.filter(order__dintero_order_id=reference, is_active=True)
+            .only("pk")
+            .first()
+        )
     return None
 
 
@@ -100,7 +117,9 @@ def _store(
     dedupe: bool = True,
 ) -> bool:
     """Store the delivery; False when this event-delivery id was stored before."""
-    headers = {name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers}
+    headers = {
+        name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers
+    }
     delivery_id = request.headers.get("event-delivery", "")[:100] or None
     try:
         CallbackDelivery.objects.create(

@@ -19,7 +19,9 @@ def env(name: str, default: str = "") -> str:
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", "example-only-insecure-key")
 DEBUG = env("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = [host for host in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host]
+ALLOWED_HOSTS = [
+    host for host in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -127,5 +129,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"dintero_django": {"handlers": ["console"], "level": env("DINTERO_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "dintero_django": {"handlers": ["console"], "level": env("DINTERO_LOG_LEVEL", "INFO")}
+    },
 }

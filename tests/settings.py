@@ -1,6 +1,8 @@
 """Test settings: minimal and explicit. DINTERO_TEST_DB=postgres selects PostgreSQL."""
 
+import json
 import os
+import tempfile
 
 SECRET_KEY = "tests-only"
 DEBUG = False
@@ -44,11 +46,17 @@ TEMPLATES = [
     }
 ]
 
+
+# A worker subprocess (tests/worker) uses the test database directly.
+_DIRECT = os.environ.get("DINTERO_TEST_DB_DIRECT") == "1"
+
 if os.environ.get("DINTERO_TEST_DB") == "postgres":
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": os.environ.get("PGDATABASE", "dintero_django"),
+            "NAME": os.environ.get("DINTERO_TEST_DB_NAME", "test_dintero_django")
+            if _DIRECT
+            else os.environ.get("PGDATABASE", "postgres"),
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
@@ -56,11 +64,19 @@ if os.environ.get("DINTERO_TEST_DB") == "postgres":
         }
     }
 else:
+    # A file, not :memory:, so the live server, the emulator's callbacks and a
+    # worker process each use their own connection, as in production.
+    _SQLITE = os.environ.get("DINTERO_TEST_SQLITE") or os.path.join(
+        tempfile.gettempdir(), f"dintero-tests-{os.getpid()}.sqlite3"
+    )
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": ":memory:",
-            "TEST": {"NAME": os.environ.get("DINTERO_TEST_SQLITE", "")},
+            "NAME": _SQLITE
+            if _DIRECT
+            else os.path.join(tempfile.gettempdir(), "dintero-unused.sqlite3"),
+            "TEST": {"NAME": _SQLITE},
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
     }
 
@@ -80,6 +96,7 @@ DINTERO = {
     "RETRY_BACKOFF_MAX": 0.2,
     "POLL_INTERVAL": 0.1,
     "RECONCILE_AFTER": 0,
+    **json.loads(os.environ.get("DINTERO_TEST_OVERRIDES", "{}")),
 }
 
 REST_FRAMEWORK = {
@@ -88,9 +105,10 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"dintero_orders": "100000/min"},
 }
 
-CELERY_TASK_ALWAYS_EAGER = True
-CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "memory://")
+# In-process unless a real broker is named (the worker tier sets one).
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
+CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -131,7 +131,9 @@ class BaseClient:
     ) -> ApiResponse:
         access = tokens.get_token(self.conf, self._fetch_token)
         headers = {**self._system_headers(), "Authorization": f"Bearer {access.value}"}
-        response = self._http(method, self.base_url + path, json=json, params=params, headers=headers)
+        response = self._http(
+            method, self.base_url + path, json=json, params=params, headers=headers
+        )
         if response.status_code == 401:
             tokens.invalidate(self.conf, access)
         return self._parse(response, method, path)
@@ -168,7 +170,9 @@ class BaseClient:
             response = self.session.request(method, url, timeout=timeout, **kwargs)
         except requests.Timeout as error:
             self._log(method, url, "timeout", started)
-            raise DinteroTimeout("Dintero did not answer in time", method=method, url=url) from error
+            raise DinteroTimeout(
+                "Dintero did not answer in time", method=method, url=url
+            ) from error
         except requests.RequestException as error:
             self._log(method, url, type(error).__name__, started)
             raise DinteroConnectionError(
@@ -199,7 +203,9 @@ class BaseClient:
         }
 
     def _backoff(self, attempt: int, error: DinteroError) -> None:
-        delay = random.uniform(0, min(self.conf.RETRY_BACKOFF_MAX, self.conf.RETRY_BACKOFF * 2**attempt))
+        delay = random.uniform(
+            0, min(self.conf.RETRY_BACKOFF_MAX, self.conf.RETRY_BACKOFF * 2**attempt)
+        )
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             delay = min(max(delay, retry_after), self.conf.RETRY_BACKOFF_MAX)
@@ -209,7 +215,13 @@ class BaseClient:
     def _log(method: str, url: str, outcome: object, started: float) -> None:
         # Only method, path and outcome: never headers or bodies (tokens, secrets).
         path = url.split("?", 1)[0]
-        logger.info("dintero %s %s -> %s in %.0f ms", method, path, outcome, (time.monotonic() - started) * 1000)
+        logger.info(
+            "dintero %s %s -> %s in %.0f ms",
+            method,
+            path,
+            outcome,
+            (time.monotonic() - started) * 1000,
+        )
 
 
 def error_for(

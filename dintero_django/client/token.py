@@ -8,6 +8,7 @@ secret: it is never logged and never put in an exception.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -58,10 +59,9 @@ def _shared_get(alias: str, key: str) -> AccessToken | None:
 
 
 def _shared_set(alias: str, key: str, token: AccessToken, now: float) -> None:
-    try:
-        caches[alias].set(key, {"v": token.value, "e": token.expires_at}, int(token.expires_at - now))
-    except Exception:  # noqa: S110 - the in-process copy still works
-        pass
+    value = {"v": token.value, "e": token.expires_at}
+    with contextlib.suppress(Exception):  # the in-process copy still works
+        caches[alias].set(key, value, int(token.expires_at - now))
 
 
 def get_token(conf: DinteroSettings, fetch: Fetcher) -> AccessToken:
@@ -92,10 +92,8 @@ def invalidate(conf: DinteroSettings, token: AccessToken) -> None:
             del _memory[key]
         shared = _shared_get(conf.TOKEN_CACHE, key)
         if shared == token:
-            try:
+            with contextlib.suppress(Exception):
                 caches[conf.TOKEN_CACHE].delete(key)
-            except Exception:  # noqa: S110
-                pass
 
 
 def clear() -> None:

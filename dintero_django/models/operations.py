@@ -89,7 +89,9 @@ class Operation(models.Model):
             ),
             # A Checkout operation is recorded in the Orders API at most once.
             models.UniqueConstraint(
-                fields=["parent"], condition=Q(parent__isnull=False), name="dintero_one_record_per_operation"
+                fields=["parent"],
+                condition=Q(parent__isnull=False),
+                name="dintero_one_record_per_operation",
             ),
         ]
         indexes = [models.Index(fields=["state", "updated_at"])]

@@ -51,7 +51,8 @@ class Order(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     email = models.EmailField(blank=True)
     revision = models.PositiveIntegerField(
-        default=1, help_text="Local change counter; the draft is current when it equals synced_revision."
+        default=1,
+        help_text="Local change counter; the draft is current when it equals synced_revision.",
     )
     synced_revision = models.PositiveIntegerField(default=0)
     dintero_draft_id = models.CharField(
@@ -65,7 +66,9 @@ class Order(models.Model):
         help_text="Dintero order_id; also the checkout merchant_reference. Chosen locally when "
         "the order is placed, so a lost complete response can be checked by reading it back.",
     )
-    dintero_order_uuid = models.CharField(max_length=64, blank=True, help_text="Dintero order id (UUID).")
+    dintero_order_uuid = models.CharField(
+        max_length=64, blank=True, help_text="Dintero order id (UUID)."
+    )
     completed = models.BooleanField(default=False, help_text="The Dintero draft was completed.")
     remote_error = models.TextField(blank=True, help_text="Last error syncing with Dintero.")
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -116,7 +119,7 @@ class OrderLine(models.Model):
         validators=[MaxValueValidator(MAX_AMOUNT)], help_text="Unit price incl. VAT, minor units."
     )
     amount = models.PositiveBigIntegerField(
-        editable=False, help_text="quantity × unit_amount, minor units (kept by save())."
+        editable=False, help_text="quantity x unit_amount, minor units (kept by save())."
     )
     vat_percent = models.DecimalField(
         max_digits=5,
@@ -129,11 +132,13 @@ class OrderLine(models.Model):
         ordering = ["line_id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_id"], name="dintero_line_id_unique"),
-            models.CheckConstraint(condition=Q(amount__lte=MAX_AMOUNT), name="dintero_line_amount_int32"),
+            models.CheckConstraint(
+                condition=Q(amount__lte=MAX_AMOUNT), name="dintero_line_amount_int32"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.quantity} × {self.description}"
+        return f"{self.quantity} x {self.description}"
 
     def save(self, *args: object, **kwargs: object) -> None:
         self.amount = self.quantity * self.unit_amount
@@ -148,4 +153,3 @@ def vat_of(amount: int, percent: Decimal) -> int:
     """VAT contained in a VAT-inclusive integer amount, rounded half up, integers only."""
     basis = Decimal(100) + percent
     return int((Decimal(amount) * percent / basis).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
-

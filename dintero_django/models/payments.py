@@ -56,7 +56,9 @@ class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     is_active = models.BooleanField(default=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED)
-    amount = models.PositiveBigIntegerField(help_text="Amount asked for in the session, minor units.")
+    amount = models.PositiveBigIntegerField(
+        help_text="Amount asked for in the session, minor units."
+    )
     currency = models.CharField(max_length=3)
     session_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     session_url = models.URLField(max_length=500, blank=True)
@@ -64,9 +66,14 @@ class Payment(models.Model):
         max_length=64, null=True, blank=True, unique=True, help_text="Dintero transaction id."
     )
     status = models.CharField(
-        max_length=32, choices=TransactionStatus.choices, blank=True, help_text="Dintero status, mirrored."
+        max_length=32,
+        choices=TransactionStatus.choices,
+        blank=True,
+        help_text="Dintero status, mirrored.",
     )
-    failure = models.CharField(max_length=32, blank=True, help_text="Dintero's error: cancelled, authorization, failed.")
+    failure = models.CharField(
+        max_length=32, blank=True, help_text="Dintero's error: cancelled, authorization, failed."
+    )
     authorized_amount = models.PositiveBigIntegerField(default=0)
     captured_amount = models.PositiveBigIntegerField(default=0)
     refunded_amount = models.PositiveBigIntegerField(default=0)
@@ -76,9 +83,13 @@ class Payment(models.Model):
     sync_pending = models.BooleanField(
         default=False, help_text="A sync task is queued; further callbacks need not queue another."
     )
-    sync_attempts = models.PositiveIntegerField(default=0, help_text="Sync runs started since the last success.")
+    sync_attempts = models.PositiveIntegerField(
+        default=0, help_text="Sync runs started since the last success."
+    )
     polls = models.PositiveIntegerField(default=0)
-    raw = models.JSONField(default=dict, blank=True, help_text="Last transaction read from Dintero.")
+    raw = models.JSONField(
+        default=dict, blank=True, help_text="Last transaction read from Dintero."
+    )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,10 +98,12 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(captured_amount__lte=F("authorized_amount")), name="dintero_captured_lte_authorized"
+                condition=Q(captured_amount__lte=F("authorized_amount")),
+                name="dintero_captured_lte_authorized",
             ),
             models.CheckConstraint(
-                condition=Q(refunded_amount__lte=F("captured_amount")), name="dintero_refunded_lte_captured"
+                condition=Q(refunded_amount__lte=F("captured_amount")),
+                name="dintero_refunded_lte_captured",
             ),
             models.UniqueConstraint(
                 fields=["order"], condition=Q(is_active=True), name="dintero_one_active_payment"

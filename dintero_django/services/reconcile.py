@@ -31,7 +31,9 @@ BATCH = 200
 def reconcile(*, older_than: float | None = None) -> dict[str, int]:
     """One pass. Returns counters by outcome (for logs and the command)."""
     conf = get_settings()
-    cutoff = timezone.now() - timedelta(seconds=conf.RECONCILE_AFTER if older_than is None else older_than)
+    cutoff = timezone.now() - timedelta(
+        seconds=conf.RECONCILE_AFTER if older_than is None else older_than
+    )
     counts: Counter[str] = Counter()
     _orders(cutoff, counts)
     _payments(cutoff, counts)
@@ -43,7 +45,9 @@ def reconcile(*, older_than: float | None = None) -> dict[str, int]:
 
 def _orders(cutoff: object, counts: Counter[str]) -> None:
     stuck = Order.objects.filter(updated_at__lt=cutoff, completed=False).filter(
-        Q(status=Order.Status.PLACED) | Q(dintero_draft_id="") | Q(synced_revision__lt=F("revision"))
+        Q(status=Order.Status.PLACED)
+        | Q(dintero_draft_id="")
+        | Q(synced_revision__lt=F("revision"))
     )
     for order_pk in stuck.values_list("pk", flat=True)[:BATCH]:
         _run(counts, "orders", push_order, order_pk)
@@ -57,9 +61,13 @@ def _payments(cutoff: object, counts: Counter[str]) -> None:
 
 def _unrecorded_authorizations(counts: Counter[str]) -> None:
     recorded = Operation.objects.filter(
-        payment=OuterRef("pk"), kind=Operation.Kind.RECORD_AUTHORIZATION, state=Operation.State.SUCCEEDED
+        payment=OuterRef("pk"),
+        kind=Operation.Kind.RECORD_AUTHORIZATION,
+        state=Operation.State.SUCCEEDED,
     )
-    missing = Payment.objects.filter(is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False)
+    missing = Payment.objects.filter(
+        is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False
+    )
     for payment_pk in missing.filter(~Exists(recorded)).values_list("pk", flat=True)[:BATCH]:
         _run(counts, "authorizations", sync_payment, payment_pk)
 
@@ -84,14 +92,21 @@ def _superseded_payments(cutoff: object, counts: Counter[str]) -> None:
         _check_extra_transactions(order, found, counts)
 
 
-def _check_extra_transactions(order: Order, found: list[dict[str, object]], counts: Counter[str]) -> None:
+def _check_extra_transactions(
+    order: Order, found: list[dict[str, object]], counts: Counter[str]
+) -> None:
     by_session = {p.session_id: p for p in order.payments.all() if p.session_id}
     for tx in found:
         payment = by_session.get(str(tx.get("session_id")))
-        if payment and not payment.is_active and tx.get("status") not in (None, "INITIATED", "FAILED", "DECLINED"):
-            if not payment.needs_attention:
-                flag(payment, f"superseded session was paid: transaction {tx.get('id')} ({tx.get('status')})")
-                counts["double_payment"] += 1
+        if (
+            payment
+            and not payment.is_active
+            and not payment.needs_attention
+            and tx.get("status") not in (None, "INITIATED", "FAILED", "DECLINED")
+        ):
+            reason = f"superseded session was paid: transaction {tx.get('id')} ({tx.get('status')})"
+            flag(payment, reason)
+            counts["double_payment"] += 1
 
 
 def _run(counts: Counter[str], label: str, func: object, pk: int) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import signals
 from ..client import CheckoutClient, OrdersClient
 from ..conf import get_settings
 from ..exceptions import DinteroError, DinteroNotFound
@@ -26,7 +27,6 @@ from ..models import (
     Payment,
     TransactionStatus,
 )
-from .. import signals
 from . import ledger
 from .leases import Busy, order_lease
 
@@ -110,7 +110,8 @@ def mismatch(payment: Payment, tx: dict[str, Any]) -> str:
     """Why ``tx`` cannot be accepted for ``payment`` ('' when it can)."""
     order = payment.order
     if str(tx.get("merchant_reference")) != str(order.dintero_order_id):
-        return f"merchant_reference {tx.get('merchant_reference')!r} is not order {order.dintero_order_id!r}"
+        reference = tx.get("merchant_reference")
+        return f"merchant_reference {reference!r} is not order {order.dintero_order_id!r}"
     if tx.get("currency") != payment.currency:
         return f"currency {tx.get('currency')!r} differs from {payment.currency!r}"
     if tx.get("amount") != payment.amount:
@@ -153,7 +154,11 @@ def remote_amounts(tx: dict[str, Any]) -> RemoteAmounts:
         return sum(int(event.get("amount") or 0) for event in events if event.get("event") == kind)
 
     status = tx.get("status")
-    authorized = int(tx.get("amount") or 0) if status in PAID_STATUSES or status == "AUTHORIZATION_VOIDED" else 0
+    authorized = (
+        int(tx.get("amount") or 0)
+        if status in PAID_STATUSES or status == "AUTHORIZATION_VOIDED"
+        else 0
+    )
     captured = total("CAPTURE")
     refunded = total("REFUND")
     authorized = max(authorized, captured)
@@ -211,14 +216,23 @@ def _announce(payment: Payment, before: str) -> None:
 def _send_on_commit(signal: Any, payment: Payment, **kwargs: Any) -> None:
     def send() -> None:
         fresh = Payment.objects.select_related("order").get(pk=payment.pk)
-        signal.send(sender=Payment, payment=fresh, order=fresh.order, **{"operation": None, "amount": 0, **kwargs})
+        signal.send(
+            sender=Payment,
+            payment=fresh,
+            order=fresh.order,
+            **{"operation": None, "amount": 0, **kwargs},
+        )
 
     transaction.on_commit(send, robust=True)
 
 
 def _trim(tx: dict[str, Any]) -> dict[str, Any]:
     """What we keep of a transaction: no card or token details."""
-    return {key: value for key, value in tx.items() if key not in ("card", "payment_token", "recurrence_token")}
+    return {
+        key: value
+        for key, value in tx.items()
+        if key not in ("card", "payment_token", "recurrence_token")
+    }
 
 
 def _poll_again(payment: Payment) -> None:
@@ -247,7 +261,9 @@ def record_authorization(payment: Payment) -> Operation | None:
 
 def _authorization_operation(payment: Payment) -> Operation:
     order = payment.order
-    items = [{"line_id": line.line_id, "amount": line.amount} for line in order.lines.order_by("line_id")]
+    items = [
+        {"line_id": line.line_id, "amount": line.amount} for line in order.lines.order_by("line_id")
+    ]
     try:
         with transaction.atomic():
             operation, _ = Operation.objects.get_or_create(

@@ -16,7 +16,9 @@ MAX_LINES = 100
 class StrictIntegerField(serializers.IntegerField):
     """Minor units: a JSON integer, never a float, string or boolean."""
 
-    default_error_messages = {"strict": "Must be an integer amount in minor units (no decimals, no strings)."}
+    default_error_messages = {
+        "strict": "Must be an integer amount in minor units (no decimals, no strings)."
+    }
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -32,7 +34,11 @@ class LineSerializer(serializers.Serializer):
     quantity = StrictIntegerField(min_value=1, max_value=10_000)
     unit_amount = StrictIntegerField(min_value=0, max_value=MAX_AMOUNT)
     vat_percent = serializers.DecimalField(
-        max_digits=5, decimal_places=2, min_value=Decimal(0), max_value=Decimal(100), default=Decimal(25)
+        max_digits=5,
+        decimal_places=2,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        default=Decimal(25),
     )
     amount = serializers.IntegerField(read_only=True)
     vat_amount = serializers.IntegerField(read_only=True)
@@ -68,7 +74,17 @@ class OrderSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Order
-        fields = ["id", "order_id", "status", "currency", "email", "lines", "amount", "payment", "created_at"]
+        fields = [
+            "id",
+            "order_id",
+            "status",
+            "currency",
+            "email",
+            "lines",
+            "amount",
+            "payment",
+            "created_at",
+        ]
         read_only_fields = ["id", "order_id", "status", "amount", "payment", "created_at"]
 
     def get_order_id(self, order: Order) -> str | None:
@@ -92,7 +108,9 @@ class OrderSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Give between 1 and {MAX_LINES} lines.")
         total = sum(line["quantity"] * line["unit_amount"] for line in lines)
         if total > MAX_AMOUNT:
-            raise serializers.ValidationError(f"The order total {total} exceeds {MAX_AMOUNT} minor units.")
+            raise serializers.ValidationError(
+                f"The order total {total} exceeds {MAX_AMOUNT} minor units."
+            )
         return lines
 
     def to_line_inputs(self) -> list[LineInput]:

@@ -36,7 +36,12 @@ def guest_key(request: Request, *, create: bool = False) -> str:
     return str(key)
 
 
-class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
     """Create an order from cart lines, start its checkout, read its payment status."""
 
     serializer_class = OrderSerializer
@@ -68,7 +73,9 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.Li
     @extend_schema(
         request=CheckoutSerializer,
         responses={
-            200: OpenApiResponse(OrderSerializer, description="The checkout URL is ready (payment.checkout_url)."),
+            200: OpenApiResponse(
+                OrderSerializer, description="The checkout URL is ready (payment.checkout_url)."
+            ),
             202: OpenApiResponse(OrderSerializer, description="Being prepared; poll the order."),
             409: OpenApiResponse(description="The order is already paid."),
         },
@@ -81,12 +88,19 @@ class OrderViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, mixins.Li
         params.is_valid(raise_exception=True)
         current = order.active_payment
         if current and current.state in (Payment.State.AUTHORIZED, Payment.State.PENDING):
-            return Response({"detail": "This order is already paid or being paid."}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {"detail": "This order is already paid or being paid."},
+                status=status.HTTP_409_CONFLICT,
+            )
         reusable = current and current.state == Payment.State.AWAITING and current.session_url
         if not reusable or params.validated_data["restart"]:
             enqueue_checkout(order.pk, restart=params.validated_data["restart"])
         fresh = self.get_queryset().get(pk=order.pk)
         data = OrderSerializer(fresh, context=self.get_serializer_context()).data
         payment = fresh.active_payment
-        ready = payment is not None and bool(payment.session_url) and payment.state == Payment.State.AWAITING
+        ready = (
+            payment is not None
+            and bool(payment.session_url)
+            and payment.state == Payment.State.AWAITING
+        )
         return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)

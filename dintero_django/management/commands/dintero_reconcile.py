@@ -10,14 +10,16 @@ from ...services.reconcile import reconcile
 
 
 class Command(BaseCommand):
-    help = "Sync every payment, order and operation that is not final from Dintero (the reconciler)."
+    help = (
+        "Sync every payment, order and operation that is not final from Dintero (the reconciler)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--older-than",
             type=float,
             default=None,
-            help="Only look at things untouched for this many seconds (default: DINTERO['RECONCILE_AFTER']).",
+            help="Only look at things untouched this many seconds (default: RECONCILE_AFTER).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,0 +1,66 @@
+"""System checks: each id fires for its misconfiguration, and only then."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dintero_django.checks import check_dintero_settings
+
+GOOD = {
+    "ACCOUNT_ID": "T12345678",
+    "CLIENT_ID": "id",
+    "CLIENT_SECRET": "secret",
+    "SIGNATURE_SECRET": "sig",
+    "SITE_URL": "https://shop.example.com",
+}
+
+
+def ids(settings: Any, **dintero: Any) -> set[str]:
+    settings.DINTERO = dintero
+    return {message.id for message in check_dintero_settings()}
+
+
+def test_good_settings_pass(settings: Any) -> None:
+    assert ids(settings, **GOOD) == set()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"ACCOUNT_ID": ""}, "dintero.E001"),
+        ({"ACCOUNT_ID": "X123"}, "dintero.E002"),
+        ({"ACCOUNT_ID": "T1234567"}, "dintero.E002"),
+        ({"CLIENT_SECRET": ""}, "dintero.E003"),
+        ({"API_URL": "ftp://x"}, "dintero.E004"),
+        ({"READ_TIMEOUT": 0}, "dintero.E005"),
+        ({"SIGNATURE_SECRET": ""}, "dintero.W001"),
+        ({"TYPO_KEY": 1}, "dintero.W002"),
+        ({"ACCOUNT_ID": "P12345678", "CHECKOUT_URL": "http://127.0.0.1:1"}, "dintero.W003"),
+        ({"SITE_URL": ""}, "dintero.W004"),
+        ({"CALLBACK_METHOD": "PUT"}, "dintero.W005"),
+    ],
+)
+def test_each_check_fires(settings: Any, change: dict[str, Any], expected: str) -> None:
+    assert expected in ids(settings, **{**GOOD, **change})
+
+
+def test_non_dict_setting(settings: Any) -> None:
+    settings.DINTERO = ["not", "a", "dict"]
+    assert {m.id for m in check_dintero_settings()} == {"dintero.E006"}
+
+
+def test_no_signature_secret_is_fine_in_debug(settings: Any) -> None:
+    settings.DEBUG = True
+    assert "dintero.W001" not in ids(settings, **{**GOOD, "SIGNATURE_SECRET": ""})
+
+
+def test_settings_are_read_lazily(settings: Any) -> None:
+    from dintero_django.conf import get_settings
+
+    settings.DINTERO = {**GOOD, "PROFILE_ID": "first"}
+    assert get_settings().PROFILE_ID == "first"
+    settings.DINTERO = {**GOOD, "PROFILE_ID": "second"}
+    assert get_settings().PROFILE_ID == "second"
+    assert "secret" not in repr(get_settings())
