@@ -1,0 +1,76 @@
+"""``python -m dintero_django.emulator``: run the emulator in the foreground."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+from .app import DEFAULT_ACCOUNT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
+
+ENV_PREFIX = "DINTERO_EMULATOR_"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(ENV_PREFIX + name, default)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m dintero_django.emulator",
+        description="Stateful Dintero emulator (Orders + Checkout APIs). Every flag also "
+        f"reads an environment variable {ENV_PREFIX}<FLAG>, e.g. {ENV_PREFIX}PORT.",
+    )
+    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(_env("PORT", "8765")))
+    parser.add_argument("--account-id", default=_env("ACCOUNT_ID", DEFAULT_ACCOUNT_ID))
+    parser.add_argument("--client-id", default=_env("CLIENT_ID", DEFAULT_CLIENT_ID))
+    parser.add_argument("--client-secret", default=_env("CLIENT_SECRET", DEFAULT_CLIENT_SECRET))
+    parser.add_argument(
+        "--signature-secret",
+        default=_env("SIGNATURE_SECRET", ""),
+        help="sign callbacks with Dintero-Signature (empty: unsigned)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    return parser.parse_args(argv)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # Unwind serve_forever() the same way Ctrl-C does, so shutdown is one code path.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    emulator = Emulator(
+        account_id=args.account_id,
+        client_id=args.client_id,
+        client_secret=args.client_secret,
+        signature_secret=args.signature_secret,
+        host=args.host,
+        port=args.port,
+        quiet=args.quiet,
+    ).bind()
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signing = "signed (secret set)" if args.signature_secret else "unsigned"
+    print(f"Dintero emulator listening on {emulator.url}", flush=True)
+    print(
+        f"  account_id={emulator.account_id} client_id={emulator.client_id} "
+        f"client_secret={emulator.client_secret}",
+        flush=True,
+    )
+    print(f"  callbacks: {signing}; control API: {emulator.url}/_emulator/", flush=True)
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        print("stopping", flush=True)
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

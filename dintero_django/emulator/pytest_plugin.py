@@ -1,0 +1,76 @@
+"""Pytest fixtures for a shop's test suite (registered through the pytest11 entry point).
+
+Plugins load before Django settings exist, so nothing here imports Django or the
+emulator at module import time; the fixtures import what they need when they run.
+
+* ``dintero_emulator_server`` (session): one running :class:`Emulator` per test session.
+* ``dintero_emulator`` (function): the same emulator, reset (state, logs, faults,
+  clock, config) before the test.
+* ``dintero_settings`` (function): also points ``settings.DINTERO`` at the emulator
+  (needs pytest-django's ``settings`` fixture).
+
+The session emulator signs callbacks when ``DINTERO_EMULATOR_SIGNATURE_SECRET`` (env)
+or the ini option ``dintero_emulator_signature_secret`` is set (env wins).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .app import Emulator
+
+SECRET_ENV = "DINTERO_EMULATOR_SIGNATURE_SECRET"  # noqa: S105 (a variable name)
+SECRET_INI = "dintero_emulator_signature_secret"  # noqa: S105 (an ini option name)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        SECRET_INI,
+        "Signature secret of the session-wide Dintero emulator (empty: unsigned callbacks). "
+        f"The environment variable {SECRET_ENV} overrides it.",
+        default="",
+    )
+
+
+def signature_secret(config: pytest.Config) -> str:
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env is not None:
+        return from_env
+    return str(config.getini(SECRET_INI) or "")
+
+
+@pytest.fixture(scope="session")
+def dintero_emulator_server(pytestconfig: pytest.Config) -> Iterator[Emulator]:
+    from .app import Emulator
+
+    with Emulator(signature_secret=signature_secret(pytestconfig)) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def dintero_emulator(dintero_emulator_server: Emulator) -> Emulator:
+    dintero_emulator_server.reset()
+    return dintero_emulator_server
+
+
+@pytest.fixture
+def dintero_settings(settings: Any, dintero_emulator: Emulator) -> Emulator:
+    current = getattr(settings, "DINTERO", None)
+    dintero = dict(current) if isinstance(current, dict) else {}
+    dintero.update(
+        {
+            "ACCOUNT_ID": dintero_emulator.account_id,
+            "CLIENT_ID": dintero_emulator.client_id,
+            "CLIENT_SECRET": dintero_emulator.client_secret,
+            "API_URL": dintero_emulator.url,
+            "CHECKOUT_URL": dintero_emulator.url,
+            "SIGNATURE_SECRET": dintero_emulator.signature_secret,
+        }
+    )
+    settings.DINTERO = dintero
+    return dintero_emulator
