@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from .admin_money import MoneyAdminMixin, change_view_context
 from .models import CallbackDelivery, Operation, Order, OrderLine, Payment
 
 
@@ -80,7 +81,7 @@ class OperationInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(MoneyAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "status", "currency", "customer", "created_at", "completed"]
     list_filter = ["status", "completed", "currency"]
     search_fields = ["dintero_order_id", "shop_reference", "email", "public_id"]
@@ -100,6 +101,18 @@ class OrderAdmin(admin.ModelAdmin):
         "placed_at",
     ]
     inlines = [OrderLineInline, PaymentInline, OperationInline]
+    actions = ["capture_remaining", "cancel_uncaptured"]
+    change_form_template = "admin/dintero_django/order/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), **change_view_context(self, request, object_id)}
+        return super().change_view(request, object_id, form_url, context)
 
 
 @admin.register(Payment)

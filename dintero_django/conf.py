@@ -62,6 +62,12 @@ class DinteroSettings:
     POLL_MAX: int = 20
     #: Payments / operations untouched for this long are picked up by the reconciler.
     RECONCILE_AFTER: float = 60.0
+    #: An operation whose outcome is unknown, and whose event is still absent
+    #: this many seconds later, is taken as never applied (so it may be retried).
+    UNKNOWN_GRACE: float = 120.0
+    #: Orders-API records are retried until they exist; after this many failed
+    #: attempts they are flagged for staff (the reconciler keeps them visible).
+    RECORD_MAX_ATTEMPTS: int = 10
     #: A task that crashed this many times is flagged for staff instead of rerun.
     TASK_MAX_ATTEMPTS: int = 3
     #: Dotted path of the order adapter class.

@@ -96,6 +96,7 @@ DINTERO = {
     "RETRY_BACKOFF_MAX": 0.2,
     "POLL_INTERVAL": 0.1,
     "RECONCILE_AFTER": 0,
+    "UNKNOWN_GRACE": 0,
     **json.loads(os.environ.get("DINTERO_TEST_OVERRIDES", "{}")),
 }
 

@@ -126,14 +126,10 @@ class BaseClient:
 
     # -- internals --------------------------------------------------------
 
-    def _send(
-        self, method: str, path: str, *, json: Any, params: dict[str, Any] | None
-    ) -> ApiResponse:
+    def _send(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None) -> ApiResponse:
         access = tokens.get_token(self.conf, self._fetch_token)
         headers = {**self._system_headers(), "Authorization": f"Bearer {access.value}"}
-        response = self._http(
-            method, self.base_url + path, json=json, params=params, headers=headers
-        )
+        response = self._http(method, self.base_url + path, json=json, params=params, headers=headers)
         if response.status_code == 401:
             tokens.invalidate(self.conf, access)
         return self._parse(response, method, path)
@@ -170,9 +166,7 @@ class BaseClient:
             response = self.session.request(method, url, timeout=timeout, **kwargs)
         except requests.Timeout as error:
             self._log(method, url, "timeout", started)
-            raise DinteroTimeout(
-                "Dintero did not answer in time", method=method, url=url
-            ) from error
+            raise DinteroTimeout("Dintero did not answer in time", method=method, url=url) from error
         except requests.RequestException as error:
             self._log(method, url, type(error).__name__, started)
             raise DinteroConnectionError(
@@ -203,9 +197,7 @@ class BaseClient:
         }
 
     def _backoff(self, attempt: int, error: DinteroError) -> None:
-        delay = random.uniform(
-            0, min(self.conf.RETRY_BACKOFF_MAX, self.conf.RETRY_BACKOFF * 2**attempt)
-        )
+        delay = random.uniform(0, min(self.conf.RETRY_BACKOFF_MAX, self.conf.RETRY_BACKOFF * 2**attempt))
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None:
             delay = min(max(delay, retry_after), self.conf.RETRY_BACKOFF_MAX)
@@ -224,9 +216,7 @@ class BaseClient:
         )
 
 
-def error_for(
-    status: int, data: Any, headers: dict[str, str], method: str, path: str
-) -> DinteroAPIError:
+def error_for(status: int, data: Any, headers: dict[str, str], method: str, path: str) -> DinteroAPIError:
     """Map an error response to our exception hierarchy (the only place that does)."""
     error = data.get("error") if isinstance(data, dict) else None
     error = error if isinstance(error, dict) else {}

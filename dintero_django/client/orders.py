@@ -30,9 +30,7 @@ class OrdersClient(BaseClient):
 
     def update_draft(self, draft_id: str, body: dict[str, Any]) -> dict[str, Any]:
         # A whole-draft PUT replaces the draft; resending it is harmless.
-        response = self.request(
-            "PUT", f"{self._root}/draft_orders/{_seg(draft_id)}", json=body, safe=True
-        )
+        response = self.request("PUT", f"{self._root}/draft_orders/{_seg(draft_id)}", json=body, safe=True)
         return dict(response.data)
 
     def complete_draft(self, draft_id: str) -> list[dict[str, Any]]:
@@ -43,9 +41,7 @@ class OrdersClient(BaseClient):
     def get_order(self, order_id: str) -> dict[str, Any]:
         return dict(self.get(f"{self._root}/orders/{_seg(order_id)}").data)
 
-    def list_operations(
-        self, order_id: str, collection: OperationCollection
-    ) -> list[dict[str, Any]]:
+    def list_operations(self, order_id: str, collection: OperationCollection) -> list[dict[str, Any]]:
         data = self.get(f"{self._root}/orders/{_seg(order_id)}/{collection}").data
         return list((data or {}).get(collection) or [])
 

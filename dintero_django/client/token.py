@@ -24,11 +24,15 @@ from ..conf import DinteroSettings
 class AccessToken:
     value: str
     expires_at: float
+    issued_at: float
 
     def __repr__(self) -> str:  # never show the secret
         return f"AccessToken(expires_at={self.expires_at:.0f})"
 
-    def fresh(self, margin: float, now: float) -> bool:
+    def fresh(self, conf: DinteroSettings, now: float) -> bool:
+        # Renew TOKEN_RENEW_MARGIN early, and never later than half-way for
+        # short-lived tokens.
+        margin = min(float(conf.TOKEN_RENEW_MARGIN), (self.expires_at - self.issued_at) / 2)
         return now < self.expires_at - margin
 
 
@@ -43,23 +47,18 @@ def _cache_key(conf: DinteroSettings) -> str:
     return "dintero:token:" + hashlib.sha256(ident).hexdigest()[:32]
 
 
-def _margin(conf: DinteroSettings, lifetime: float) -> float:
-    # Never renew later than half-way for short-lived tokens.
-    return min(float(conf.TOKEN_RENEW_MARGIN), lifetime / 2)
-
-
 def _shared_get(alias: str, key: str) -> AccessToken | None:
     try:
         value = caches[alias].get(key)
     except Exception:  # a cache outage must not stop payments
         return None
-    if isinstance(value, dict) and "v" in value and "e" in value:
-        return AccessToken(str(value["v"]), float(value["e"]))
+    if isinstance(value, dict) and {"v", "e", "i"} <= value.keys():
+        return AccessToken(str(value["v"]), float(value["e"]), float(value["i"]))
     return None
 
 
 def _shared_set(alias: str, key: str, token: AccessToken, now: float) -> None:
-    value = {"v": token.value, "e": token.expires_at}
+    value = {"v": token.value, "e": token.expires_at, "i": token.issued_at}
     with contextlib.suppress(Exception):  # the in-process copy still works
         caches[alias].set(key, value, int(token.expires_at - now))
 
@@ -69,16 +68,17 @@ def get_token(conf: DinteroSettings, fetch: Fetcher) -> AccessToken:
     key = _cache_key(conf)
     now = time.time()
     token = _memory.get(key)
-    if token and token.fresh(_margin(conf, token.expires_at - now), now):
+    if token and token.fresh(conf, now):
         return token
     with _lock:
         now = time.time()
         token = _memory.get(key) or _shared_get(conf.TOKEN_CACHE, key)
-        if token and token.fresh(_margin(conf, max(token.expires_at - now, 0)), now):
+        if token and token.fresh(conf, now):
             _memory[key] = token
             return token
         value, expires_in = fetch()
-        token = AccessToken(value, time.time() + expires_in)
+        issued = time.time()
+        token = AccessToken(value, issued + expires_in, issued)
         _memory[key] = token
         _shared_set(conf.TOKEN_CACHE, key, token, time.time())
         return token

@@ -59,9 +59,7 @@ def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | N
         amount = sum(line.amount for line in lines)
         current = locked.payments.filter(is_active=True).first()
         if current and current.state in SETTLED:
-            raise PaymentError(
-                f"Order {locked} already has a {current.get_state_display().lower()} payment."
-            )
+            raise PaymentError(f"Order {locked} already has a {current.get_state_display().lower()} payment.")
         if current and current.state in REUSABLE and current.amount == amount and not restart:
             return current, None
         if current:
@@ -75,9 +73,7 @@ def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | N
 def _create_session(order: Order, payment: Payment) -> None:
     lines = list(order.lines.order_by("line_id"))
     body = get_adapter().session_body(order, payment, lines)
-    operation = ledger.begin(
-        Operation.Kind.CREATE_SESSION, order, payment=payment, amount=payment.amount
-    )
+    operation = ledger.begin(Operation.Kind.CREATE_SESSION, order, payment=payment, amount=payment.amount)
     ledger.attempt(operation)
     try:
         created = CheckoutClient().create_session(body)

@@ -28,15 +28,11 @@ def begin(
 
 
 def attempt(operation: Operation) -> None:
-    Operation.objects.filter(pk=operation.pk).update(
-        attempts=F("attempts") + 1, updated_at=timezone.now()
-    )
+    Operation.objects.filter(pk=operation.pk).update(attempts=F("attempts") + 1, updated_at=timezone.now())
     operation.attempts += 1
 
 
-def succeed(
-    operation: Operation, response: ApiResponse | None = None, *, remote_id: str = ""
-) -> None:
+def succeed(operation: Operation, response: ApiResponse | None = None, *, remote_id: str = "") -> None:
     operation.state = Operation.State.SUCCEEDED
     operation.completed_at = timezone.now()
     operation.remote_id = remote_id or operation.remote_id
@@ -49,9 +45,7 @@ def succeed(
 
 def fail(operation: Operation, error: DinteroError) -> None:
     """Record a failure: definite (4xx) → failed; otherwise → unknown."""
-    operation.state = (
-        Operation.State.UNKNOWN if is_outcome_unknown(error) else Operation.State.FAILED
-    )
+    operation.state = Operation.State.UNKNOWN if is_outcome_unknown(error) else Operation.State.FAILED
     if operation.state == Operation.State.FAILED:
         operation.completed_at = timezone.now()
     operation.http_status = error.status

@@ -66,9 +66,7 @@ def create_order(
         else:  # pragma: no cover - 36**9 ids make this practically impossible
             raise RuntimeError("could not allocate a unique order_id")
         OrderLine.objects.bulk_create(
-            OrderLine(
-                order=order, line_id=number, amount=line.quantity * line.unit_amount, **vars(line)
-            )
+            OrderLine(order=order, line_id=number, amount=line.quantity * line.unit_amount, **vars(line))
             for number, line in enumerate(lines, start=1)
         )
     # The post_save receiver already scheduled the draft; it reads the lines
@@ -197,9 +195,7 @@ def _already_completed(client: OrdersClient, order: Order) -> bool:
 
 def _mark_completed(order: Order, remote: dict[str, Any]) -> None:
     # Dintero keeps the order_id we chose; adopt theirs if it ever differs.
-    order.dintero_order_id = str(
-        remote.get("order_id") or order.dintero_order_id or remote.get("id")
-    )
+    order.dintero_order_id = str(remote.get("order_id") or order.dintero_order_id or remote.get("id"))
     order.dintero_order_uuid = str(remote.get("id") or "")
     order.completed = True
     order.status = Order.Status.OPEN

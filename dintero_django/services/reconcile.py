@@ -18,6 +18,7 @@ from ..client import CheckoutClient
 from ..conf import get_settings
 from ..exceptions import DinteroError
 from ..models import Operation, Order, Payment
+from . import money
 from .leases import Busy
 from .orders import push_order
 from .sync import RetryLater, flag, sync_payment
@@ -31,13 +32,13 @@ BATCH = 200
 def reconcile(*, older_than: float | None = None) -> dict[str, int]:
     """One pass. Returns counters by outcome (for logs and the command)."""
     conf = get_settings()
-    cutoff = timezone.now() - timedelta(
-        seconds=conf.RECONCILE_AFTER if older_than is None else older_than
-    )
+    cutoff = timezone.now() - timedelta(seconds=conf.RECONCILE_AFTER if older_than is None else older_than)
     counts: Counter[str] = Counter()
     _orders(cutoff, counts)
     _payments(cutoff, counts)
     _unrecorded_authorizations(counts)
+    _money_operations(cutoff, counts)
+    _unrecorded_money_operations(counts)
     _superseded_payments(cutoff, counts)
     logger.info("dintero reconcile: %s", dict(counts))
     return dict(counts)
@@ -45,9 +46,7 @@ def reconcile(*, older_than: float | None = None) -> dict[str, int]:
 
 def _orders(cutoff: object, counts: Counter[str]) -> None:
     stuck = Order.objects.filter(updated_at__lt=cutoff, completed=False).filter(
-        Q(status=Order.Status.PLACED)
-        | Q(dintero_draft_id="")
-        | Q(synced_revision__lt=F("revision"))
+        Q(status=Order.Status.PLACED) | Q(dintero_draft_id="") | Q(synced_revision__lt=F("revision"))
     )
     for order_pk in stuck.values_list("pk", flat=True)[:BATCH]:
         _run(counts, "orders", push_order, order_pk)
@@ -65,11 +64,29 @@ def _unrecorded_authorizations(counts: Counter[str]) -> None:
         kind=Operation.Kind.RECORD_AUTHORIZATION,
         state=Operation.State.SUCCEEDED,
     )
-    missing = Payment.objects.filter(
-        is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False
-    )
+    missing = Payment.objects.filter(is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False)
     for payment_pk in missing.filter(~Exists(recorded)).values_list("pk", flat=True)[:BATCH]:
         _run(counts, "authorizations", sync_payment, payment_pk)
+
+
+def _money_operations(cutoff: object, counts: Counter[str]) -> None:
+    """Unknown, accepted (202) or interrupted captures, refunds and voids: read back."""
+    stale = Operation.objects.filter(
+        kind__in=money.MONEY_KINDS, state__in=Operation.OPEN_STATES, updated_at__lt=cutoff
+    )
+    for operation_pk in stale.values_list("pk", flat=True)[:BATCH]:
+        _run(counts, "money_operations", money.resolve, operation_pk)
+
+
+def _unrecorded_money_operations(counts: Counter[str]) -> None:
+    """Succeeded money operations whose Orders-API record is missing or unsettled."""
+    settled = Operation.objects.filter(parent=OuterRef("pk"), state=Operation.State.SUCCEEDED)
+    attention = Operation.objects.filter(parent=OuterRef("pk"), state=Operation.State.NEEDS_ATTENTION)
+    missing = Operation.objects.filter(kind__in=money.MONEY_KINDS, state=Operation.State.SUCCEEDED).filter(
+        ~Exists(settled), ~Exists(attention)
+    )
+    for operation_pk in missing.values_list("pk", flat=True)[:BATCH]:
+        _run(counts, "records", money.record_in_orders, operation_pk)
 
 
 def _superseded_payments(cutoff: object, counts: Counter[str]) -> None:
@@ -92,9 +109,7 @@ def _superseded_payments(cutoff: object, counts: Counter[str]) -> None:
         _check_extra_transactions(order, found, counts)
 
 
-def _check_extra_transactions(
-    order: Order, found: list[dict[str, object]], counts: Counter[str]
-) -> None:
+def _check_extra_transactions(order: Order, found: list[dict[str, object]], counts: Counter[str]) -> None:
     by_session = {p.session_id: p for p in order.payments.all() if p.session_id}
     for tx in found:
         payment = by_session.get(str(tx.get("session_id")))

@@ -155,9 +155,7 @@ def remote_amounts(tx: dict[str, Any]) -> RemoteAmounts:
 
     status = tx.get("status")
     authorized = (
-        int(tx.get("amount") or 0)
-        if status in PAID_STATUSES or status == "AUTHORIZATION_VOIDED"
-        else 0
+        int(tx.get("amount") or 0) if status in PAID_STATUSES or status == "AUTHORIZATION_VOIDED" else 0
     )
     captured = total("CAPTURE")
     refunded = total("REFUND")
@@ -177,19 +175,22 @@ def state_for(status: str, current: str) -> str:
     return current
 
 
-def apply_transaction(payment_pk: int, tx: dict[str, Any]) -> Payment:
-    """Apply a (checked) transaction under a row lock; amounts only move forward."""
+def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = True) -> Payment:
+    """Apply a (checked) transaction under a row lock; amounts only move forward.
+
+    ``announce=False`` when the caller (a money operation) sends its own signal.
+    """
     amounts = remote_amounts(tx)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_pk)
-        before = payment.state
+        before = (payment.state, payment.captured_amount, payment.refunded_amount)
         payment.transaction_id = str(tx["id"])
         payment.status = str(tx.get("status") or "")
         payment.payment_product_type = str(tx.get("payment_product_type") or "")[:64]
         payment.authorized_amount = max(payment.authorized_amount, amounts.authorized)
         payment.captured_amount = max(payment.captured_amount, amounts.captured)
         payment.refunded_amount = max(payment.refunded_amount, amounts.refunded)
-        payment.state = state_for(payment.status, before)
+        payment.state = state_for(payment.status, before[0])
         if payment.state == Payment.State.FAILED:
             payment.failure = "authorization" if payment.status == "DECLINED" else "failed"
         payment.raw = _trim(tx)
@@ -198,12 +199,18 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any]) -> Payment:
         if payment.state == Payment.State.PENDING:
             payment.polls += 1
         payment.save()
-        _announce(payment, before)
+        if announce:
+            _announce(payment, *before)
     return payment
 
 
-def _announce(payment: Payment, before: str) -> None:
-    if payment.state == before:
+def _announce(payment: Payment, state: str, captured: int, refunded: int) -> None:
+    # Money moved outside our own operations (auto-capture, Dintero Backoffice).
+    if payment.captured_amount > captured:
+        _send_on_commit(signals.payment_captured, payment, amount=payment.captured_amount - captured)
+    if payment.refunded_amount > refunded:
+        _send_on_commit(signals.payment_refunded, payment, amount=payment.refunded_amount - refunded)
+    if payment.state == state:
         return
     if payment.state == Payment.State.AUTHORIZED:
         _send_on_commit(signals.payment_authorized, payment, amount=payment.authorized_amount)
@@ -229,9 +236,7 @@ def _send_on_commit(signal: Any, payment: Payment, **kwargs: Any) -> None:
 def _trim(tx: dict[str, Any]) -> dict[str, Any]:
     """What we keep of a transaction: no card or token details."""
     return {
-        key: value
-        for key, value in tx.items()
-        if key not in ("card", "payment_token", "recurrence_token")
+        key: value for key, value in tx.items() if key not in ("card", "payment_token", "recurrence_token")
     }
 
 
@@ -261,9 +266,7 @@ def record_authorization(payment: Payment) -> Operation | None:
 
 def _authorization_operation(payment: Payment) -> Operation:
     order = payment.order
-    items = [
-        {"line_id": line.line_id, "amount": line.amount} for line in order.lines.order_by("line_id")
-    ]
+    items = [{"line_id": line.line_id, "amount": line.amount} for line in order.lines.order_by("line_id")]
     try:
         with transaction.atomic():
             operation, _ = Operation.objects.get_or_create(

@@ -87,9 +87,7 @@ def test_auto_capture_is_authorized_and_captured(shop: Any) -> None:
     assert len(remote_records(payment.order.dintero_order_id, "authorizations")) == 1
 
 
-@pytest.mark.parametrize(
-    ("outcome", "failure"), [("DECLINED", "authorization"), ("FAILED", "failed")]
-)
+@pytest.mark.parametrize(("outcome", "failure"), [("DECLINED", "authorization"), ("FAILED", "failed")])
 def test_declined_or_failed_payment_is_marked_failed(shop: Any, outcome: str, failure: str) -> None:
     received: list[Any] = []
     signals.payment_failed.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t")

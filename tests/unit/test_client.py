@@ -65,12 +65,17 @@ def test_token_shared_across_processes_through_the_cache(emu: Any) -> None:
     assert count(emu, "token") == 1
 
 
-def test_expired_token_is_renewed(emu: Any) -> None:
+def test_token_is_renewed_before_it_expires(emu: Any) -> None:
+    import time
+
+    import time_machine
+
     with pytest.raises(DinteroNotFound):
         CheckoutClient().get_transaction("T12345678.x")
-    emu.control.advance_clock(14400 - 10)  # inside the renewal margin: renew before use
-    with pytest.raises(DinteroNotFound):
-        CheckoutClient().get_transaction("T12345678.x")
+    # Our clock (not the emulator's) reaches the renewal margin: renew before use.
+    with time_machine.travel(time.time() + 14400 - 200, tick=True):
+        with pytest.raises(DinteroNotFound):
+            CheckoutClient().get_transaction("T12345678.x")
     assert count(emu, "token") == 2
 
 
@@ -80,9 +85,7 @@ def test_a_401_renews_the_token_once(emu: Any) -> None:
     emu.control.reset()  # the emulator forgets its tokens: ours is now invalid
     with pytest.raises(DinteroNotFound):
         CheckoutClient().get_transaction("T12345678.x")
-    statuses = [
-        e["status"] for e in emu.control.requests_log() if e.get("operation") == "transaction_get"
-    ]
+    statuses = [e["status"] for e in emu.control.requests_log() if e.get("operation") == "transaction_get"]
     assert statuses == [401, 404]
 
 
@@ -141,9 +144,7 @@ def test_timeouts_raise_dintero_timeout(emu: Any, settings: Any) -> None:
         CheckoutClient().get_transaction("T12345678.x")
 
 
-def test_secrets_and_tokens_never_logged(
-    emu: Any, caplog: pytest.LogCaptureFixture, settings: Any
-) -> None:
+def test_secrets_and_tokens_never_logged(emu: Any, caplog: pytest.LogCaptureFixture, settings: Any) -> None:
     caplog.set_level(logging.DEBUG)
     with pytest.raises(DinteroNotFound):
         CheckoutClient().get_transaction("T12345678.x")
