@@ -73,9 +73,8 @@ def test_token_is_renewed_before_it_expires(emu: Any) -> None:
     with pytest.raises(DinteroNotFound):
         CheckoutClient().get_transaction("T12345678.x")
     # Our clock (not the emulator's) reaches the renewal margin: renew before use.
-    with time_machine.travel(time.time() + 14400 - 200, tick=True):
-        with pytest.raises(DinteroNotFound):
-            CheckoutClient().get_transaction("T12345678.x")
+    with time_machine.travel(time.time() + 14400 - 200, tick=True), pytest.raises(DinteroNotFound):
+        CheckoutClient().get_transaction("T12345678.x")
     assert count(emu, "token") == 2
 
 
