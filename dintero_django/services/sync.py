@@ -183,6 +183,8 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
     amounts = remote_amounts(tx)
     with transaction.atomic():
         payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_pk)
+        if _older_than_applied(payment, tx):
+            return payment  # a slow read overtaken by a newer one: keep the newer
         before = (payment.state, payment.captured_amount, payment.refunded_amount)
         payment.transaction_id = str(tx["id"])
         payment.status = str(tx.get("status") or "")
@@ -202,6 +204,14 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
         if announce:
             _announce(payment, *before)
     return payment
+
+
+def _older_than_applied(payment: Payment, tx: dict[str, Any]) -> bool:
+    """Events are append-only, so a read with fewer events than the last one applied is stale."""
+    if payment.transaction_id and payment.transaction_id != tx.get("id"):
+        return False
+    seen = len((payment.raw or {}).get("events") or [])
+    return len(tx.get("events") or []) < seen
 
 
 def _announce(payment: Payment, state: str, captured: int, refunded: int) -> None:
