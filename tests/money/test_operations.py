@@ -119,7 +119,7 @@ def test_over_refund_after_capture_refused(shop: Any, paid: Payment) -> None:
     money.capture(paid.pk, amount=20000)
     with pytest.raises(PaymentError, match="only 20000"):
         money.refund(paid.pk, amount=20001)
-    with pytest.raises(PaymentError, match="refund it instead|Captured"):
+    with pytest.raises(PaymentError, match=r"refund them instead"):
         money.cancel(paid.pk)
 
 
