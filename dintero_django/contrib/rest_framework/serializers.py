@@ -16,9 +16,7 @@ MAX_LINES = 100
 class StrictIntegerField(serializers.IntegerField):
     """Minor units: a JSON integer, never a float, string or boolean."""
 
-    default_error_messages = {
-        "strict": "Must be an integer amount in minor units (no decimals, no strings)."
-    }
+    default_error_messages = {"strict": "Must be an integer amount in minor units (no decimals, no strings)."}
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
@@ -108,9 +106,7 @@ class OrderSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(f"Give between 1 and {MAX_LINES} lines.")
         total = sum(line["quantity"] * line["unit_amount"] for line in lines)
         if total > MAX_AMOUNT:
-            raise serializers.ValidationError(
-                f"The order total {total} exceeds {MAX_AMOUNT} minor units."
-            )
+            raise serializers.ValidationError(f"The order total {total} exceeds {MAX_AMOUNT} minor units.")
         return lines
 
     def to_line_inputs(self) -> list[LineInput]:

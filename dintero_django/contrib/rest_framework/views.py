@@ -98,9 +98,5 @@ class OrderViewSet(
         fresh = self.get_queryset().get(pk=order.pk)
         data = OrderSerializer(fresh, context=self.get_serializer_context()).data
         payment = fresh.active_payment
-        ready = (
-            payment is not None
-            and bool(payment.session_url)
-            and payment.state == Payment.State.AWAITING
-        )
+        ready = payment is not None and bool(payment.session_url) and payment.state == Payment.State.AWAITING
         return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)
