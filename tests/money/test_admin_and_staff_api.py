@@ -90,7 +90,7 @@ def test_capture_partial_then_refund_via_admin(shop: Any, paid: Payment, django_
     confirm = staff.get(f"/admin/dintero_django/order/{order.pk}/capture/")
     assert (
         confirm.status_code == 200
-        and 'data-testid="limit">{}<'.format(paid.authorized_amount) in confirm.text
+        and f'data-testid="limit">{paid.authorized_amount}<' in confirm.text
     )
     done = staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"qty_1": "1", "amount": ""})
 
