@@ -9,7 +9,7 @@ hide a failure.
 
 Options:
   --leg sqlite|postgres|all   which database legs (default: all)
-  --gates                     also run ruff, mypy, makemigrations --check and a wheel build
+  --no-gates                  skip the quality gates (ruff, mypy, makemigrations --check, wheel)
   --python PATH               interpreter for the virtual environment (default: this one)
   --venv DIR                  virtual environment folder (default: .venv)
   -k / -x / other args        passed on to pytest (after --)
@@ -32,8 +32,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--leg", choices=["sqlite", "postgres", "all"], default="all")
-    parser.add_argument("--gates", action="store_true")
+    parser.add_argument("--leg", choices=["sqlite", "postgres", "all", "none"], default="all")
+    parser.add_argument("--no-gates", dest="gates", action="store_false")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--venv", default=str(ROOT / ".venv"))
     parser.add_argument(
@@ -48,7 +48,7 @@ def main() -> int:
     started = time.monotonic()
     if args.gates:
         run_gates(python)
-    legs = ["sqlite", "postgres"] if args.leg == "all" else [args.leg]
+    legs = {"all": ["sqlite", "postgres"], "none": []}.get(args.leg, [args.leg])
     failed = [leg for leg in legs if run_leg(python, leg, args.pytest_args) != 0]
     print(
         f"\n== legs run: {legs}; failed: {failed or 'none'}; {time.monotonic() - started:.0f} s",
