@@ -5,6 +5,8 @@ runs against the built-in emulator (the demo) or the real Dintero:
 DINTERO_ACCOUNT_ID, DINTERO_CLIENT_ID, DINTERO_CLIENT_SECRET, DINTERO_API_URL,
 DINTERO_CHECKOUT_URL, DINTERO_PROFILE_ID, DINTERO_SIGNATURE_SECRET, DINTERO_SITE_URL.
 Tasks run in-process unless CELERY_BROKER_URL is set (e.g. redis://127.0.0.1:6379/0).
+``python3 example_project/demo.py`` sets all of these for the emulator; see
+docs/production.md for running the same project against the real Dintero.
 """
 
 import os
@@ -19,9 +21,7 @@ def env(name: str, default: str = "") -> str:
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", "example-only-insecure-key")
 DEBUG = env("DJANGO_DEBUG", "1") == "1"
-ALLOWED_HOSTS = [
-    host for host in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host
-]
+ALLOWED_HOSTS = [host for host in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,10 +79,15 @@ if env("DATABASE_URL").startswith("postgres"):
         }
     }
 else:
+    # The demo's database lives in example_project/demo-data/ (gitignored).
+    DEMO_DATA = Path(__file__).resolve().parent / "demo-data"
+    DEMO_DATA.mkdir(exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env("DEMO_SQLITE", str(BASE_DIR / "demo-data" / "demo.sqlite3")),
+            "NAME": env("DEMO_SQLITE", str(DEMO_DATA / "demo.sqlite3")),
+            # Web server, emulator callbacks and a worker write concurrently.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
 
@@ -102,8 +107,14 @@ DINTERO = {
     "PROFILE_ID": env("DINTERO_PROFILE_ID", "default"),
     "SIGNATURE_SECRET": [s for s in env("DINTERO_SIGNATURE_SECRET").split(",") if s],
     "SITE_URL": env("DINTERO_SITE_URL", "http://127.0.0.1:8000"),
+    # Behind a proxy: the public hostname Dintero signs callbacks for.
+    "CALLBACK_HOSTNAME": env("DINTERO_CALLBACK_HOSTNAME"),
+    # The built-in return view sends the customer to the shop's order page.
+    "RESULT_URL": "/order/{order}/",
     "RECONCILE_AFTER": 60,
 }
+
+SHOP_CURRENCY = env("SHOP_CURRENCY", "NOK")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -130,6 +141,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "dintero_django": {"handlers": ["console"], "level": env("DINTERO_LOG_LEVEL", "INFO")}
+        "dintero_django": {"handlers": ["console"], "level": env("DINTERO_LOG_LEVEL", "INFO")},
+        "example_project": {"handlers": ["console"], "level": "INFO"},
     },
 }

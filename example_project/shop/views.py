@@ -1,5 +1,115 @@
-from django.http import HttpRequest, HttpResponse
+"""The storefront. Server-rendered pages; paying goes through the app's REST API.
+
+The cart lives in the session. The checkout and order pages are driven by
+static/shop/shop.js, which calls ``/api/dintero/orders/`` (create, checkout,
+status) like any single-page storefront would. Nothing here imports
+dintero_django: the shop uses only the app's public pieces (REST, signals, admin).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from .cart import Cart, InvalidQuantity, parse_quantity, summarize
+from .catalog import currency
+from .models import Product
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("dintero-django example shop: see /admin/ and /api/dintero/orders/")
+def _render(request: HttpRequest, template: str, context: dict[str, Any], page: str) -> HttpResponse:
+    context = {"cart_count": Cart(request.session).count, "page": page, **context}
+    return render(request, f"shop/{template}", context)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return HttpResponseRedirect(target if target and safe else reverse(default))
+
+
+@require_GET
+def product_list(request: HttpRequest) -> HttpResponse:
+    products = Product.objects.filter(is_active=True)
+    return _render(request, "product_list.html", {"products": products, "currency": currency()}, "products")
+
+
+@require_POST
+def cart_add(request: HttpRequest, slug: str) -> HttpResponse:
+    product = get_object_or_404(Product, slug=slug, is_active=True)
+    try:
+        quantity = parse_quantity(request.POST.get("quantity", "1"))
+    except InvalidQuantity as error:
+        messages.error(request, str(error))
+        return _back(request, "shop:products")
+    total = Cart(request.session).add(product, quantity)
+    messages.success(request, f"Added {product.name} to your cart ({total} in cart).")
+    return _back(request, "shop:products")
+
+
+@require_GET
+def cart_detail(request: HttpRequest) -> HttpResponse:
+    summary = summarize(Cart(request.session))
+    return _render(request, "cart.html", {"summary": summary}, "cart")
+
+
+@require_POST
+def cart_update(request: HttpRequest) -> HttpResponse:
+    cart = Cart(request.session)
+    if "remove" in request.POST:
+        cart.set(_int(request.POST["remove"]), 0)
+        messages.success(request, "Removed from your cart.")
+        return redirect("shop:cart")
+    problems = 0
+    for line in cart.lines():
+        raw = request.POST.get(f"quantity-{line.product.pk}")
+        if raw is None:
+            continue
+        try:
+            cart.set(line.product.pk, parse_quantity(raw, minimum=0))
+        except InvalidQuantity as error:
+            problems += 1
+            messages.error(request, f"{line.product.name}: {error}")
+    if not problems:
+        messages.success(request, "Cart updated.")
+    return redirect("shop:cart")
+
+
+@require_POST
+def cart_clear(request: HttpRequest) -> HttpResponse:
+    """Empty the cart (the order page calls this once the payment is authorized)."""
+    Cart(request.session).clear()
+    return HttpResponse(status=204)
+
+
+@require_GET
+def checkout(request: HttpRequest) -> HttpResponse:
+    summary = summarize(Cart(request.session))
+    if not summary.lines:
+        messages.info(request, "Your cart is empty.")
+        return redirect("shop:products")
+    context = {"summary": summary, "order_request": summary.order_request()}
+    return _render(request, "checkout.html", context, "checkout")
+
+
+@require_GET
+def order_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The return page: shows the payment status live (polled from the REST API).
+
+    ``DINTERO["RESULT_URL"] = "/order/{order}/"`` sends the customer here from
+    Dintero's return URL; ``?error=`` says why a payment did not complete.
+    """
+    context = {"public_id": public_id, "error": request.GET.get("error", "")[:32]}
+    return _render(request, "order.html", context, "order")
+
+
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() else 0
