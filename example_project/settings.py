@@ -141,7 +141,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
-        "dintero_django": {"handlers": ["console"], "level": env("DINTERO_LOG_LEVEL", "INFO")},
-        "example_project": {"handlers": ["console"], "level": "INFO"},
+        # propagate=False: under Celery the root logger prints too (lines twice).
+        "dintero_django": {
+            "handlers": ["console"],
+            "level": env("DINTERO_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+        "example_project": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
