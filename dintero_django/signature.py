@@ -97,9 +97,7 @@ def _digest(secret: str | bytes, message: str) -> str:
     return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def signature_header(
-    secret: str | bytes, account_id: str, method: str, url: str, timestamp: int
-) -> str:
+def signature_header(secret: str | bytes, account_id: str, method: str, url: str, timestamp: int) -> str:
     """Return the ``Dintero-Signature`` header value for a request to ``url``."""
     digest = _digest(secret, canonical_string(account_id, method, url, timestamp))
     return f"t={int(timestamp)},{SCHEME}={digest}"

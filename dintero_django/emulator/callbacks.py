@@ -33,6 +33,7 @@ from dintero_django.signature import signature_header
 
 from .state import JSONDict, Session, Transaction
 from .urls import append_query, query_value, query_values
+from .views import transaction_json
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -74,7 +75,6 @@ class CallbackService:
         error: str | None,
         *,
         always: bool = False,
-        snapshot: JSONDict | None = None,
     ) -> None:
         """After checkout ends; errors only with ``report_error=true`` unless ``always``.
 
@@ -89,11 +89,9 @@ class CallbackService:
         params = self._base_params(session, transaction)
         if error:
             params.append(("error", error))
-        self._enqueue(url, params, "payment", transaction, snapshot)
+        self._enqueue(url, params, "payment", transaction)
 
-    def event(
-        self, session: Session, transaction: Transaction, event: JSONDict, snapshot: JSONDict
-    ) -> None:
+    def event(self, session: Session, transaction: Transaction, event: JSONDict) -> None:
         """After CAPTURE / REFUND / VOID, when the URL asks with ``report_event``."""
         url = session.body.get("url", {}).get("callback_url")
         if not isinstance(url, str):
@@ -103,11 +101,9 @@ class CallbackService:
             return
         params = self._base_params(session, transaction)
         params += [("event", name), ("event_id", str(event["id"]))]
-        self._enqueue(url, params, "event", transaction, snapshot)
+        self._enqueue(url, params, "event", transaction)
 
-    def _base_params(
-        self, session: Session, transaction: Transaction | None
-    ) -> list[tuple[str, str]]:
+    def _base_params(self, session: Session, transaction: Transaction | None) -> list[tuple[str, str]]:
         url = session.body["url"]["callback_url"]
         sid_name = query_value(url, "sid_parameter_name") or "session_id"
         order = session.body["order"]
@@ -127,11 +123,10 @@ class CallbackService:
         params: list[tuple[str, str]],
         kind: str,
         transaction: Transaction | None,
-        snapshot: JSONDict | None,
     ) -> None:
         full_url = append_query(url, params)
         method = "POST" if (query_value(url, "method") or "").upper() == "POST" else "GET"
-        body = self._body(url, method, snapshot)
+        body = self._body(url, method, transaction)
         meta: JSONDict = {
             "kind": kind,
             "transaction_id": transaction.id if transaction is not None else None,
@@ -143,11 +138,12 @@ class CallbackService:
             return
         self._schedule_copies(full_url, method, body, meta, fault, self._delay(url, fault))
 
-    def _body(self, url: str, method: str, snapshot: JSONDict | None) -> bytes | None:
-        if method != "POST" or snapshot is None:
+    def _body(self, url: str, method: str, transaction: Transaction | None) -> bytes | None:
+        """The transaction as it is now (callers hold the store lock), for method=POST."""
+        if method != "POST" or transaction is None:
             return None
-        if "session" not in query_values(url, "includes"):
-            snapshot = {key: value for key, value in snapshot.items() if key != "session"}
+        include_session = "session" in query_values(url, "includes")
+        snapshot = transaction_json(self._rt, transaction, include_session=include_session)
         return json.dumps(snapshot, separators=(",", ":")).encode("utf-8")
 
     def _delay(self, url: str, fault: Fault | None) -> float:
@@ -185,9 +181,7 @@ class CallbackService:
                 meta={**meta, "copy": copy + 1, "copies": copies, "fault": _fault_name(fault)},
                 was_held=held,
             )
-            self._rt.scheduler.submit(
-                "callback", due, self._runner(delivery), delayed=delay > 0, held=held
-            )
+            self._rt.scheduler.submit("callback", due, self._runner(delivery), delayed=delay > 0, held=held)
 
     def _runner(self, delivery: Delivery) -> Any:
         def run(task: Task) -> float | None:

@@ -95,9 +95,7 @@ class EmulatorControl:
 
     def resolve(self, transaction_id: str, outcome: str = "AUTHORIZED") -> JSONDict:
         """Move an ON_HOLD (or INITIATED) transaction on; sends the second callback."""
-        result: JSONDict = self._call(
-            "POST", f"/transactions/{transaction_id}/resolve", {"outcome": outcome}
-        )
+        result: JSONDict = self._call("POST", f"/transactions/{transaction_id}/resolve", {"outcome": outcome})
         return result
 
     # --- Backoffice -----------------------------------------------------------------
@@ -124,9 +122,7 @@ class EmulatorControl:
         return entries
 
     def callbacks_log(self, *, since: int = 0) -> list[JSONDict]:
-        entries: list[JSONDict] = self._call("GET", "/callbacks", params={"since": since})[
-            "callbacks"
-        ]
+        entries: list[JSONDict] = self._call("GET", "/callbacks", params={"since": since})["callbacks"]
         return entries
 
     def wait_callbacks(self, timeout: float = 10.0, *, raise_on_timeout: bool = True) -> WaitResult:

@@ -70,9 +70,7 @@ class EmulatorConfig:
     return_url_failed_transaction_id: bool = _knob(
         True, "[U] Add transaction_id to return_url for declined/failed payments too."
     )
-    payment_product_type: str = _knob(
-        "dintero_psp.creditcard", "payment_product_type of paid transactions."
-    )
+    payment_product_type: str = _knob("dintero_psp.creditcard", "payment_product_type of paid transactions.")
     on_hold_payment_product_type: str = _knob(
         "collector.invoice", "payment_product_type of ON_HOLD transactions (Walley only)."
     )
@@ -85,9 +83,7 @@ class EmulatorConfig:
     orders_create_status: int = _knob(
         200, "[U] Status of successful POST creates in the Orders API.", (200, 201)
     )
-    orders_completed_draft_status: int = _knob(
-        400, "[U] Status when changing a completed draft.", (400, 409)
-    )
+    orders_completed_draft_status: int = _knob(400, "[U] Status when changing a completed draft.", (400, 409))
     orders_recomplete: str = _knob(
         "error",
         "[U] Second completion of a draft: 'error' (400) or 'return_existing' orders.",

@@ -72,12 +72,8 @@ def pay(rt: Runtime, request: Request) -> Response:
     body = _body(request)
     outcome = v.string(body, "outcome", "") or ""
     product = v.string(body, "payment_product_type", "", required=False)
-    result = payments.pay(
-        rt, request.params["session_id"], outcome.upper(), payment_product_type=product
-    )
-    return Response.json(
-        200, {"transaction_id": result.transaction_id, "redirect_url": result.redirect_url}
-    )
+    result = payments.pay(rt, request.params["session_id"], outcome.upper(), payment_product_type=product)
+    return Response.json(200, {"transaction_id": result.transaction_id, "redirect_url": result.redirect_url})
 
 
 def resolve(rt: Runtime, request: Request) -> Response:
@@ -140,9 +136,7 @@ def state(rt: Runtime, request: Request) -> Response:
             "sessions": [session_json(rt, s) for s in store.sessions.values()],
             "transactions": [transaction_json(rt, t) for t in store.transactions.values()],
             "drafts": [orders.draft_json(rt, d) for d in store.drafts.values()],
-            "orders": [
-                orders.order_json(rt, o, include_events=True) for o in store.orders.values()
-            ],
+            "orders": [orders.order_json(rt, o, include_events=True) for o in store.orders.values()],
         }
         return Response.json(200, data)
 

@@ -239,9 +239,7 @@ def _optional_int(spec: Mapping[str, Any], name: str, minimum: int | None = None
     return value
 
 
-def _optional_number(
-    spec: Mapping[str, Any], name: str, maximum: float | None = None
-) -> float | None:
+def _optional_number(spec: Mapping[str, Any], name: str, maximum: float | None = None) -> float | None:
     value = spec.get(name)
     if value is None:
         return None

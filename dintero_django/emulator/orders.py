@@ -408,9 +408,7 @@ def _kind(request: Request, *, create: bool) -> str:
 def get_order(rt: Runtime, request: Request) -> Response:
     with rt.store.lock:
         order = _order(rt, request)
-        return Response.json(
-            200, order_json(rt, order, include_events=request.flag("include_events"))
-        )
+        return Response.json(200, order_json(rt, order, include_events=request.flag("include_events")))
 
 
 def create_operation(rt: Runtime, request: Request) -> Response:

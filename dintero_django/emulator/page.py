@@ -123,9 +123,7 @@ def render(order: JSONDict, session_id: str, problem: str | None) -> str:
 
 
 def _not_found() -> Response:
-    return Response.html(
-        404, render({"currency": "NOK", "amount": 0}, "", "Unknown payment session.")
-    )
+    return Response.html(404, render({"currency": "NOK", "amount": 0}, "", "Unknown payment session."))
 
 
 def view(rt: Runtime, request: Request) -> Response:

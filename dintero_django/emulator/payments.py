@@ -94,9 +94,7 @@ def resolve(rt: Runtime, transaction_id: str, outcome: str) -> JSONDict:
             raise not_found("transaction")
         allowed = RESOLUTIONS.get(transaction.status)
         if allowed is None:
-            raise ApiError(
-                409, f"transaction is {transaction.status}, not ON_HOLD", "INVALID_STATE"
-            )
+            raise ApiError(409, f"transaction is {transaction.status}, not ON_HOLD", "INVALID_STATE")
         if outcome not in allowed:
             raise invalid("outcome", f"must be one of {list(allowed)}")
         session = rt.store.sessions[transaction.session_id]
@@ -193,14 +191,10 @@ def _authorize(rt: Runtime, session: Session, transaction: Transaction, outcome:
     session_event(rt, session, "COMPLETED" if outcome == "ON_HOLD" else "AUTHORIZED")
     if outcome == "CAPTURED" or (auto_capture and outcome == "AUTHORIZED"):
         transitions.apply(transaction, "capture", transaction.amount, [], rt.config)
-        transitions.add_event(
-            transaction, "CAPTURE", now, "auto_capture", amount=transaction.amount
-        )
+        transitions.add_event(transaction, "CAPTURE", now, "auto_capture", amount=transaction.amount)
 
 
-def _redirect(
-    rt: Runtime, session: Session, transaction: Transaction | None, error: str | None
-) -> str:
+def _redirect(rt: Runtime, session: Session, transaction: Transaction | None, error: str | None) -> str:
     params: list[tuple[str, str]] = []
     include_id = error is None or rt.config.return_url_failed_transaction_id
     if transaction is not None and include_id:
@@ -216,6 +210,5 @@ def _finish(
 ) -> PayResult:
     redirect = _redirect(rt, session, transaction, error)
     transaction.redirect_url = redirect
-    snapshot = transaction_json(rt, transaction)
-    rt.callbacks.payment(session, transaction, error, always=always, snapshot=snapshot)
+    rt.callbacks.payment(session, transaction, error, always=always)
     return PayResult(transaction.id, redirect)

@@ -58,9 +58,7 @@ class Scheduler:
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
         self._stopping = False
-        self._thread = threading.Thread(
-            target=self._run, name="dintero-emulator-scheduler", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="dintero-emulator-scheduler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -41,6 +41,8 @@ def build_router() -> Router:
 class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets bursts of parallel connections.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -125,9 +127,15 @@ class RequestHandler(BaseHTTPRequestHandler):
             if route.public:
                 request.fault = self.server.runtime.faults.pick(route.operation)
             response = self._run(route, request)
-        if response is not None:
-            self._send(response)
+        if response is None:
+            # Log first: the connection may now hang for a long time.
+            self._record(request, route, None, started)
+            assert request.fault is not None
+            self._drop(request.fault.action, request.fault.hang)
+            return
+        # Log before answering, so a client that reads the log next always finds it.
         self._record(request, route, response, started)
+        self._send(response)
 
     def _parse(self) -> Request:
         parts = urlsplit(self.path)
@@ -158,7 +166,7 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
     def _run(self, route: Route, request: Request) -> Response | None:
-        """Apply the request's fault around the handler; None means no response at all."""
+        """Apply the request's fault around the handler; None means: drop the connection."""
         fault = request.fault
         action = fault.action if fault is not None else ""
         if fault is not None and action == "latency":
@@ -169,13 +177,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             headers = [("Retry-After", str(fault.retry_after))]
             return ApiError(429, "too many requests (injected)", headers=headers).response()
         elif fault is not None and action in ("timeout_before", "reset_before"):
-            self._drop(action, fault.hang)
             return None
         response = self._dispatch(route, request)
         if fault is not None and action == "error_after":
             return _injected(fault.status, "after the request was processed (it WAS applied)")
         if fault is not None and action in ("timeout_after", "reset_after"):
-            self._drop(action, fault.hang)
             return None
         return response
 

@@ -8,7 +8,7 @@ from . import transitions
 from . import validation as v
 from .routing import ApiError, JSONDict, Request, Response, Router, invalid, not_found
 from .state import Session, checkout_id, new_uuid, parse_iso
-from .views import session_json, transaction_json
+from .views import session_json
 
 if TYPE_CHECKING:
     from .runtime import Runtime
@@ -252,4 +252,4 @@ def _void_session_transaction(rt: Runtime, session: Session, principal: str) -> 
     transitions.apply(transaction, "void", amount, [], rt.config)
     transaction.updated_at = rt.clock.now()
     event = transitions.add_event(transaction, "VOID", rt.clock.iso(), principal, amount=amount)
-    rt.callbacks.event(session, transaction, event, transaction_json(rt, transaction))
+    rt.callbacks.event(session, transaction, event)

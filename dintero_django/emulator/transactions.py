@@ -37,9 +37,7 @@ def get_transaction(rt: Runtime, request: Request) -> Response:
     include_session = "session" in _includes(request)
     with rt.store.lock:
         transaction = find(rt, request.params["transaction_id"])
-        return Response.json(
-            200, transaction_json(rt, transaction, include_session=include_session)
-        )
+        return Response.json(200, transaction_json(rt, transaction, include_session=include_session))
 
 
 def _includes(request: Request) -> set[str]:
@@ -187,16 +185,14 @@ def _complete(
     )
     session = rt.store.sessions.get(transaction.session_id)
     if session is not None:
-        rt.callbacks.event(session, transaction, event, transaction_json(rt, transaction))
+        rt.callbacks.event(session, transaction, event)
     return event
 
 
 # --- 202 accepted, completed later -----------------------------------------------------
 
 
-def _accept(
-    rt: Runtime, transaction: Transaction, operation: PendingOperation, fault: Fault
-) -> Response:
+def _accept(rt: Runtime, transaction: Transaction, operation: PendingOperation, fault: Fault) -> Response:
     if operation.kind == "capture":
         transaction.reserved_capture += operation.amount
     elif operation.kind == "refund":
@@ -252,9 +248,7 @@ def _finish(rt: Runtime, operation: PendingOperation) -> JSONDict:
     elif operation.kind == "refund":
         transaction.reserved_refund -= operation.amount
     try:
-        transitions.check(
-            transaction, operation.kind, operation.amount, operation.items or [], rt.config
-        )
+        transitions.check(transaction, operation.kind, operation.amount, operation.items or [], rt.config)
     except transitions.IllegalOperation as error:
         # The world changed while it was pending: record a failed event, move nothing.
         transaction.updated_at = rt.clock.now()

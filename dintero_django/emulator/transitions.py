@@ -93,9 +93,7 @@ def check_items(transaction: Transaction, kind: str, amount: int, items: list[JS
     lines = _line_amounts(transaction)
     for item in items:
         if str(item["line_id"]) not in lines:
-            raise IllegalOperation(
-                f"{kind}: unknown line_id {item['line_id']!r}", "UNKNOWN_LINE_ID"
-            )
+            raise IllegalOperation(f"{kind}: unknown line_id {item['line_id']!r}", "UNKNOWN_LINE_ID")
     total = sum(int(item["amount"]) for item in items)
     if total != amount:
         raise IllegalOperation(
@@ -118,9 +116,7 @@ def check(
     status = transaction.status
     if kind == "capture":
         if status not in CAPTURABLE:
-            raise IllegalOperation(
-                f"cannot capture a transaction in status {status}", "INVALID_STATE"
-            )
+            raise IllegalOperation(f"cannot capture a transaction in status {status}", "INVALID_STATE")
         if amount > capturable(transaction):
             raise IllegalOperation(
                 f"capture of {amount} exceeds the {capturable(transaction)} left to capture",
@@ -128,9 +124,7 @@ def check(
             )
     elif kind == "refund":
         if status not in REFUNDABLE:
-            raise IllegalOperation(
-                f"cannot refund a transaction in status {status}", "INVALID_STATE"
-            )
+            raise IllegalOperation(f"cannot refund a transaction in status {status}", "INVALID_STATE")
         if amount > refundable(transaction):
             raise IllegalOperation(
                 f"refund of {amount} exceeds the {refundable(transaction)} left to refund",
@@ -149,7 +143,7 @@ def _check_void(transaction: Transaction, config: EmulatorConfig) -> None:
         return
     if status == "PARTIALLY_CAPTURED":
         raise IllegalOperation(
-            "cannot void after a partial capture (void_after_partial_capture is off)",
+            "cannot void a PARTIALLY_CAPTURED transaction (void_after_partial_capture is off)",
             "INVALID_STATE",
         )
     raise IllegalOperation(f"cannot void a transaction in status {status}", "INVALID_STATE")
@@ -167,24 +161,18 @@ def apply(
         transaction.captured += amount
         for item in items:
             line = str(item["line_id"])
-            transaction.line_captured[line] = (
-                transaction.line_captured.get(line, 0) + item["amount"]
-            )
+            transaction.line_captured[line] = transaction.line_captured.get(line, 0) + item["amount"]
         transaction.status = settled_status(transaction)
     elif kind == "refund":
         transaction.refunded += amount
         for item in items:
             line = str(item["line_id"])
-            transaction.line_refunded[line] = (
-                transaction.line_refunded.get(line, 0) + item["amount"]
-            )
+            transaction.line_refunded[line] = transaction.line_refunded.get(line, 0) + item["amount"]
         transaction.status = settled_status(transaction)
     else:
         partial = transaction.captured > 0
         transaction.voided += amount
-        transaction.status = (
-            config.void_after_partial_capture_status if partial else "AUTHORIZATION_VOIDED"
-        )
+        transaction.status = config.void_after_partial_capture_status if partial else "AUTHORIZATION_VOIDED"
 
 
 def add_event(

@@ -33,9 +33,7 @@ def session_json(rt: Runtime, session: Session) -> JSONDict:
     return data
 
 
-def transaction_json(
-    rt: Runtime, transaction: Transaction, *, include_session: bool = False
-) -> JSONDict:
+def transaction_json(rt: Runtime, transaction: Transaction, *, include_session: bool = False) -> JSONDict:
     order = transaction.session_body["order"]
     urls = {"redirect_url": transaction.redirect_url}
     if transaction.callback_url:
