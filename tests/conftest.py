@@ -29,9 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """PostgreSQL-only tests are skipped on SQLite, and reported as such."""
     on_postgres = os.environ.get("DINTERO_TEST_DB") == "postgres"
-    skip = pytest.mark.skip(
-        reason="needs PostgreSQL (row locks): run with DINTERO_TEST_DB=postgres"
-    )
+    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks): run with DINTERO_TEST_DB=postgres")
     for item in items:
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip)
@@ -52,9 +50,7 @@ class Shop:
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         return self.http.request(method, self.url + path, timeout=30, **kwargs)
 
-    def create_order(
-        self, lines: list[dict[str, Any]] | None = None, **extra: Any
-    ) -> dict[str, Any]:
+    def create_order(self, lines: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str, Any]:
         body = {"currency": "NOK", "lines": lines or default_lines(), **extra}
         response = self.api("POST", "/api/dintero/orders/", json=body)
         assert response.status_code == 201, response.text
@@ -83,9 +79,7 @@ def default_lines() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def shop(
-    live_server: Any, dintero_settings: Any, settings: Any, transactional_db: None
-) -> Iterator[Shop]:
+def shop(live_server: Any, dintero_settings: Any, settings: Any, transactional_db: None) -> Iterator[Shop]:
     settings.DINTERO = {**settings.DINTERO, "SITE_URL": live_server.url}
     http = requests.Session()
     http.headers["Accept"] = "application/json"

@@ -36,9 +36,7 @@ def main() -> int:
     parser.add_argument("--no-gates", dest="gates", action="store_false")
     parser.add_argument("--python", default=sys.executable)
     parser.add_argument("--venv", default=str(ROOT / ".venv"))
-    parser.add_argument(
-        "--django", default="", help="pip requirement for Django, e.g. 'Django>=6,<6.2'"
-    )
+    parser.add_argument("--django", default="", help="pip requirement for Django, e.g. 'Django>=6,<6.2'")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
 

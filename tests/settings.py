@@ -72,9 +72,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": _SQLITE
-            if _DIRECT
-            else os.path.join(tempfile.gettempdir(), "dintero-unused.sqlite3"),
+            "NAME": _SQLITE if _DIRECT else os.path.join(tempfile.gettempdir(), "dintero-unused.sqlite3"),
             "TEST": {"NAME": _SQLITE},
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }

@@ -53,7 +53,10 @@ def _orders(cutoff: object, counts: Counter[str]) -> None:
 
 
 def _payments(cutoff: object, counts: Counter[str]) -> None:
-    waiting = Payment.objects.filter(is_active=True, state__in=WAITING, updated_at__lt=cutoff)
+    # Waiting for the customer or Dintero, or a sync queued long ago (its task lost).
+    waiting = Payment.objects.filter(
+        Q(state__in=WAITING) | Q(sync_pending=True), is_active=True, updated_at__lt=cutoff
+    )
     for payment_pk in waiting.values_list("pk", flat=True)[:BATCH]:
         _run(counts, "payments", sync_payment, payment_pk)
 

@@ -23,11 +23,7 @@ pytestmark = pytest.mark.timeout(60)
         ({"lines": [{"description": "x", "quantity": 1, "unit_amount": -1}]}, "unit_amount"),
         ({"lines": [{"quantity": 1, "unit_amount": 100}]}, "description"),
         (
-            {
-                "lines": [
-                    {"description": "x", "quantity": 1, "unit_amount": 100, "vat_percent": "101"}
-                ]
-            },
+            {"lines": [{"description": "x", "quantity": 1, "unit_amount": 100, "vat_percent": "101"}]},
             "vat_percent",
         ),
         ({"currency": "nok", "lines": default_lines()}, "currency"),
@@ -82,14 +78,8 @@ def test_logged_in_customer_owns_orders(shop: Any, django_user_model: Any) -> No
         timeout=30,
     )
     assert created.status_code == 201, created.text
-    assert (
-        bob.get(shop.url + f"/api/dintero/orders/{created.json()['id']}/", timeout=10).status_code
-        == 404
-    )
-    assert (
-        alice.get(shop.url + f"/api/dintero/orders/{created.json()['id']}/", timeout=10).status_code
-        == 200
-    )
+    assert bob.get(shop.url + f"/api/dintero/orders/{created.json()['id']}/", timeout=10).status_code == 404
+    assert alice.get(shop.url + f"/api/dintero/orders/{created.json()['id']}/", timeout=10).status_code == 200
 
 
 def test_guessed_ids_are_404(shop: Any) -> None:

@@ -244,3 +244,31 @@ def test_transient_errors_on_reads_are_retried(shop: Any, action: str, extra: di
     payment.refresh_from_db()
     assert payment.state == Payment.State.AUTHORIZED
     assert request_count(shop, "transaction_get") >= 3
+
+
+def test_post_callbacks_with_the_transaction_body(shop: Any, settings: Any) -> None:
+    settings.DINTERO = {**settings.DINTERO, "CALLBACK_METHOD": "POST"}
+    order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+
+    [delivery] = [d for d in shop.control.callbacks_log() if d.get("status") == 200]
+    assert delivery["method"] == "POST"
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AUTHORIZED
+    assert CallbackDelivery.objects.get(payment=payment).method == "POST"
+
+
+def test_lost_sync_task_is_recovered_by_the_reconciler(shop: Any) -> None:
+    order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    # A later callback queued a sync whose task message was lost: the flag stays set.
+    Payment.objects.filter(pk=payment.pk).update(sync_pending=True)
+    shop.control.backoffice_capture(tx, amount=1000)
+    shop.control.wait_callbacks()
+    payment.refresh_from_db()
+    assert payment.captured_amount == 0, "no new task while one is (believed) queued"
+
+    call_command("dintero_reconcile", "--older-than", "0")
+
+    payment.refresh_from_db()
+    assert payment.captured_amount == 1000 and not payment.sync_pending

@@ -88,10 +88,7 @@ def test_capture_partial_then_refund_via_admin(shop: Any, paid: Payment, django_
     assert 'data-testid="money-capture"' in change.text and 'data-testid="money-cancel"' in change.text
 
     confirm = staff.get(f"/admin/dintero_django/order/{order.pk}/capture/")
-    assert (
-        confirm.status_code == 200
-        and f'data-testid="limit">{paid.authorized_amount}<' in confirm.text
-    )
+    assert confirm.status_code == 200 and f'data-testid="limit">{paid.authorized_amount}<' in confirm.text
     done = staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"qty_1": "1", "amount": ""})
 
     assert done.url.endswith(f"/admin/dintero_django/order/{order.pk}/change/")
