@@ -22,6 +22,12 @@ def env(name: str, default: str = "") -> str:
 SECRET_KEY = env("DJANGO_SECRET_KEY", "example-only-insecure-key")
 DEBUG = env("DJANGO_DEBUG", "1") == "1"
 ALLOWED_HOSTS = [host for host in env("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if host]
+# Behind an HTTPS proxy or tunnel (running against the real Dintero, docs/production.md):
+# DJANGO_CSRF_TRUSTED_ORIGINS=https://shop.example.com DJANGO_BEHIND_TLS_PROXY=1
+CSRF_TRUSTED_ORIGINS = [origin for origin in env("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if origin]
+if env("DJANGO_BEHIND_TLS_PROXY") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -69,8 +69,9 @@
     }
     if (data && typeof data === "object") {
       return Object.entries(data).flatMap(([key, value]) => {
-        const plain = key === "detail" || key === "non_field_errors";
-        return errorMessages(value, plain ? path : [path, key].filter(Boolean).join(" › "));
+        if (key === "detail" || key === "non_field_errors") return errorMessages(value, path);
+        const name = /^\d+$/.test(key) ? `line ${Number(key) + 1}` : key; // {"lines": {"0": …}}
+        return errorMessages(value, [path, name].filter(Boolean).join(" › "));
       });
     }
     return [];
