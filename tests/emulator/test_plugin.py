@@ -105,11 +105,23 @@ def test_signature_secret_from_ini_or_environment(
 ) -> None:
     (tmp_path / "pytest.ini").write_text("[pytest]\ndintero_emulator_signature_secret = from-ini\n")
     (tmp_path / "test_shop.py").write_text(SHOP_TEST)
-    extra = {"EXPECTED_SECRET": expected}
+    # Only our plugin: auto-loading every installed plugin costs seconds per run (the
+    # entry-point registration itself is checked in test_registered_as_pytest11).
+    extra = {"EXPECTED_SECRET": expected, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     if env_secret is not None:
         extra["DINTERO_EMULATOR_SIGNATURE_SECRET"] = env_secret
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_shop.py"],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "dintero_django.emulator.pytest_plugin",
+            "test_shop.py",
+        ],
         cwd=tmp_path,
         env=_clean_env(**extra),
         capture_output=True,
@@ -118,3 +130,10 @@ def test_signature_secret_from_ini_or_environment(
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_registered_as_pytest11() -> None:
+    from importlib.metadata import entry_points
+
+    [entry] = [e for e in entry_points(group="pytest11") if e.name == "dintero_emulator"]
+    assert entry.value == "dintero_django.emulator.pytest_plugin"
