@@ -1,0 +1,199 @@
+"""Remote calls per order lifecycle, counted from the emulator's request log.
+
+    .venv/bin/python bench/remote_calls.py [--orders 200]
+
+For each order, one step at a time: create it over the storefront API (draft),
+start checkout (complete + session), pay on the emulator (the signed callback
+reaches the app, whose sync reads the transaction and records the
+authorization), two partial captures and one partial refund (as the admin and
+the staff API run them: services.money). After every step the emulator's
+callbacks are awaited, so each call is counted in the step that caused it.
+
+The emulator runs in its own process; the shop (a threaded live server, tasks
+run in-process) in this one, on PostgreSQL. The figures are compared with the
+minimum the flow needs (docs/performance.md explains each one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import support
+
+COMMAND = ".venv/bin/python bench/remote_calls.py"
+
+#: The fewest calls each step needs, per order (the token is counted apart: one per process).
+MINIMUM: dict[str, dict[str, int]] = {
+    "create order": {"draft_create": 1},
+    "checkout": {"draft_complete": 1, "session_create": 1},
+    "pay -> callback -> sync": {"transaction_get": 1, "order_op_create": 1},
+    "capture 1 (partial)": {"capture": 1, "order_op_create": 1},
+    "capture 2 (partial)": {"capture": 1, "order_op_create": 1},
+    "refund (partial)": {"refund": 1, "order_op_create": 1},
+}
+STEPS = list(MINIMUM)
+LINES = [
+    {"product_id": "chair", "description": "Stacking chair", "quantity": 2, "unit_amount": 19900},
+    {"product_id": "table", "description": "Garden table", "quantity": 1, "unit_amount": 49900},
+    {"description": "Shipping", "type": "shipping", "quantity": 1, "unit_amount": 9900},
+]
+TOTAL = 2 * 19900 + 49900 + 9900
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--orders", type=int, default=200)
+    args = parser.parse_args()
+
+    os.environ.setdefault("BENCH_DB", "dintero_bench_calls")
+    support.setup_django(CELERY_BROKER_URL="memory://", BENCH_EAGER="1")
+    support.header(f"Remote calls per order lifecycle ({args.orders} orders)", COMMAND)
+    from django.conf import settings
+
+    support.recreate_database(os.environ["BENCH_DB"])
+    support.flush_redis(settings.CACHES["default"]["LOCATION"])
+    logdir = Path(tempfile.mkdtemp(prefix="bench-calls-"))
+    emulator, emulator_url = support.start_emulator(logdir)
+    server, site_url = start_live_server()
+    try:
+        settings.DINTERO = {
+            **settings.DINTERO,
+            "API_URL": emulator_url,
+            "CHECKOUT_URL": emulator_url,
+            "SITE_URL": site_url,
+        }
+        from dintero_django.client import reset
+
+        reset()
+        per_step = run(args.orders, site_url, emulator_url)
+    finally:
+        server.shutdown()
+        emulator.stop()
+    report(per_step, args.orders)
+    return 0
+
+
+def start_live_server() -> tuple[Any, str]:
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=True)
+    server.set_app(get_wsgi_application())
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def run(orders: int, site_url: str, emulator_url: str) -> dict[str, list[dict[str, Any]]]:
+    import requests
+
+    from dintero_django.emulator.client import EmulatorControl
+    from dintero_django.models import Operation, Payment
+    from dintero_django.services import money
+
+    control = EmulatorControl(emulator_url)
+    per_step: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    seq = 0
+
+    def step(name: str) -> None:
+        nonlocal seq
+        control.wait_callbacks(timeout=60)
+        entries = control.requests_log(since=seq)
+        if entries:
+            seq = max(int(entry["seq"]) for entry in entries)
+        per_step[name] += entries
+
+    for _ in range(orders):
+        http = requests.Session()
+        http.trust_env = False
+        http.headers["Accept"] = "application/json"
+        response = http.post(f"{site_url}/api/dintero/orders/", json={"currency": "NOK", "lines": LINES})
+        assert response.status_code == 201, response.text
+        public_id = response.json()["id"]
+        step("create order")
+
+        response = http.post(f"{site_url}/api/dintero/orders/{public_id}/checkout/", json={})
+        assert response.status_code == 200, response.text
+        step("checkout")
+
+        payment = Payment.objects.get(order__public_id=public_id, is_active=True)
+        control.pay(str(payment.session_id), "AUTHORIZED")
+        step("pay -> callback -> sync")
+        payment.refresh_from_db()
+        assert payment.state == Payment.State.AUTHORIZED, payment.state
+
+        first = money.capture(payment.pk, quantities={1: 2})
+        step("capture 1 (partial)")
+        second = money.capture(payment.pk)
+        step("capture 2 (partial)")
+        refund = money.refund(payment.pk, amount=9900, reason="bench")
+        step("refund (partial)")
+        for operation in (first, second, refund):
+            assert operation.state == Operation.State.SUCCEEDED, operation
+        http.close()
+
+    # Every order ends the same: all recorded in the Orders API, amounts as expected.
+    payments = Payment.objects.filter(is_active=True)
+    assert payments.count() == orders
+    assert all(p.captured_amount == TOTAL and p.refunded_amount == 9900 for p in payments)
+    open_records = Operation.objects.exclude(state=Operation.State.SUCCEEDED).exclude(
+        kind=Operation.Kind.COMPLETE_ORDER, state=Operation.State.PENDING
+    )
+    assert not open_records.exists(), list(open_records.values_list("kind", "state"))
+    control.close()
+    return per_step
+
+
+def report(per_step: dict[str, list[dict[str, Any]]], orders: int) -> None:
+    print("| step | operation | calls | per order | minimum | redundant per order |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    total = minimum_total = 0
+    tokens = 0
+    connections: Counter[Any] = Counter()
+    failures: Counter[str] = Counter()
+    for name in STEPS:
+        entries = per_step.get(name, [])
+        counts = Counter(str(entry["operation"]) for entry in entries)
+        tokens += counts.pop("token", 0)
+        for entry in entries:
+            connections[entry.get("connection", entry.get("connection_id"))] += 1
+            if int(entry.get("status") or 0) >= 400:
+                failures[f"{entry['operation']} {entry['status']}"] += 1
+        wanted = MINIMUM[name]
+        for operation in sorted(set(counts) | set(wanted)):
+            calls = counts.get(operation, 0)
+            least = wanted.get(operation, 0)
+            total += calls
+            minimum_total += least * orders
+            extra = calls / orders - least
+            print(
+                f"| {name} | {operation} | {calls} | {calls / orders:.2f} | {least} | {extra:+.2f} |".replace(
+                    "+0.00", "0"
+                )
+            )
+    print()
+    print(f"per order: {total / orders:.2f} calls (minimum {minimum_total / orders:.0f}), plus tokens")
+    print(f"token requests: {tokens} (one process; minimum 1 per process per token lifetime)")
+    print(
+        f"HTTP connections used: {len(connections)} "
+        f"(requests per connection: {sorted(connections.values(), reverse=True)[:8]})"
+    )
+    print(f"answers >= 400: {dict(failures) or 'none'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
