@@ -333,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     args.redis_url = args.redis_url or REDIS_URL
     if sys.version_info < (3, 11) and args.python == sys.executable:
         raise SystemExit("demo: needs Python 3.11 or newer (or pass --python /path/to/python3.11)")
+    require_free(args.emulator_port, "--emulator-port")  # before any setup work
+    require_free(args.port, "--port")
     python = ensure_venv(args.venv, args.python, install=not args.no_install)
     env = demo_env(args)
     prepare_database(python, env, args)
