@@ -72,6 +72,17 @@ class Worker:
                 self.process.wait(timeout=10)
 
 
+def _rebind(**conf: Any) -> None:
+    """Point the test process's Celery app at another broker.
+
+    Celery caches its connection and producer pools on first use (eager tests
+    create them for the in-memory broker), so both are dropped explicitly.
+    """
+    celery_app.close()
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.update(**conf)
+
+
 @pytest.fixture
 def celery_worker_process(shop: Any, settings: Any, tmp_path: Path) -> Iterator[Worker]:
     redis.Redis.from_url(REDIS_URL).flushdb()
@@ -88,14 +99,12 @@ def celery_worker_process(shop: Any, settings: Any, tmp_path: Path) -> Iterator[
     }
     worker = Worker(env, tmp_path / "worker.log")
     saved = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    celery_app.close()
-    celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False)
+    _rebind(broker_url=REDIS_URL, task_always_eager=False)
     worker.start()
     try:
         yield worker
     finally:
         worker.stop()
-        celery_app.close()
-        celery_app.conf.update(**saved)
+        _rebind(**saved)
         log = worker.log.read_text(errors="replace")
         print(log[-4000:])
