@@ -96,8 +96,11 @@ class Summary:
     def total(self) -> int:
         return self.subtotal + self.shipping
 
-    def order_request(self, email: str = "") -> dict[str, Any]:
-        """The body of ``POST /api/dintero/orders/`` for this cart (integers only)."""
+    def order_request(self) -> dict[str, Any]:
+        """The body of ``POST /api/dintero/orders/`` for this cart (integers only).
+
+        The checkout page's script adds the customer's ``email``.
+        """
         lines: list[dict[str, Any]] = [
             {
                 "product_id": line.product.slug,
@@ -120,10 +123,7 @@ class Summary:
                     "type": "shipping",
                 }
             )
-        body: dict[str, Any] = {"currency": self.currency, "lines": lines}
-        if email:
-            body["email"] = email
-        return body
+        return {"currency": self.currency, "lines": lines}
 
 
 def summarize(cart: Cart) -> Summary:

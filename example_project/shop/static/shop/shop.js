@@ -22,7 +22,6 @@
   const ZERO_DECIMAL = new Set(["ISK", "JPY", "KRW", "CLP", "VND", "XAF", "XOF", "XPF"]);
 
   const STATES = {
-    loading: ["Checking your payment…", ""],
     none: ["No payment yet.", "Start the payment below."],
     created: ["Preparing your payment…", "This takes a moment."],
     awaiting: ["Waiting for your payment…", "Finish the payment on Dintero's page. This page updates by itself."],
