@@ -77,13 +77,28 @@ class LineBalance:
 
 
 def line_balances(payment: Payment) -> list[LineBalance]:
-    """Per-line authorized / captured / refunded amounts, from Dintero's events."""
+    """Per-line authorized / captured / refunded amounts, from Dintero's events.
+
+    Captures and refunds without items (auto-capture, Dintero's Backoffice) are
+    spread over the lines in order, the way :func:`items_for` fills them, so the
+    per-line balances always add up to the payment's amounts.
+    """
     moved: dict[str, dict[int, int]] = {"CAPTURE": defaultdict(int), "REFUND": defaultdict(int)}
+    without_items = {"CAPTURE": 0, "REFUND": 0}
     for event in (payment.raw or {}).get("events") or []:
         if event.get("success") and event.get("event") in moved:
+            if not event.get("items"):
+                without_items[event["event"]] += int(event.get("amount") or 0)
             for item in event.get("items") or []:
                 moved[event["event"]][_line_id(item.get("line_id"))] += int(item.get("amount") or 0)
     lines = list(payment.order.lines.order_by("line_id"))
+    for kind in ("CAPTURE", "REFUND"):
+        left = without_items[kind]
+        for line in lines:
+            ceiling = line.amount if kind == "CAPTURE" else moved["CAPTURE"][line.line_id]
+            take = min(left, max(ceiling - moved[kind][line.line_id], 0))
+            moved[kind][line.line_id] += take
+            left -= take
     return [
         LineBalance(line, line.amount, moved["CAPTURE"][line.line_id], moved["REFUND"][line.line_id])
         for line in lines
@@ -205,7 +220,10 @@ def _begin(
             else items_for(line_balances(payment), kind, amount=total, quantities=quantities)
         )
         if kind != Kind.VOID:
-            total = sum(item["amount"] for item in items)
+            covered = sum(item["amount"] for item in items)
+            if not quantities and covered != total:
+                raise PaymentError(f"Only {covered} of {total} can be matched to order lines to {kind}.")
+            total = covered
         return ledger.begin(
             kind,
             payment.order,
