@@ -21,7 +21,7 @@ def register(router: Router) -> None:
     router.add("POST", "/v1/accounts/{aid}/auth/token", "token", issue_token, auth=False)
 
 
-def check_account_path(rt: Runtime, aid: str) -> None:
+def check_account_path(aid: str) -> None:
     if not ACCOUNT_ID.match(aid):
         raise invalid("aid", "must match ^[PT]\\d{8}$")
 
@@ -52,7 +52,7 @@ def _credentials_ok(rt: Runtime, request: Request, aid: str) -> bool:
 
 def issue_token(rt: Runtime, request: Request) -> Response:
     aid = request.params["aid"]
-    check_account_path(rt, aid)
+    check_account_path(aid)
     if not _credentials_ok(rt, request, aid):
         status = rt.config.token_bad_credentials_status
         raise ApiError(status, "invalid client credentials", "INVALID_CLIENT")
@@ -88,7 +88,7 @@ def authenticate(rt: Runtime, request: Request) -> None:
         raise ApiError(401, "access token expired", "TOKEN_EXPIRED")
     aid = request.params.get("aid")
     if aid is not None:
-        check_account_path(rt, aid)
+        check_account_path(aid)
         if aid != token.account_id:
             raise ApiError(401, "access token is not valid for this account", "UNAUTHORIZED")
     request.principal = token.client_id

@@ -25,7 +25,7 @@ import json
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -38,7 +38,7 @@ from .views import transaction_json
 if TYPE_CHECKING:
     from .faults import Fault
     from .runtime import Runtime
-    from .scheduler import Task
+    from .scheduler import Task, TaskBody
 
 USER_AGENT = "Dintero-Emulator (dintero-django)"
 REPORTABLE_EVENTS = ("CAPTURE", "REFUND", "VOID")
@@ -84,7 +84,7 @@ class CallbackService:
         url = session.body.get("url", {}).get("callback_url")
         if not isinstance(url, str):
             return
-        if error and not always and query_value(url, "report_error") != "true":
+        if error and not always and (query_value(url, "report_error") or "").lower() != "true":
             return
         params = self._base_params(session, transaction)
         if error:
@@ -183,7 +183,7 @@ class CallbackService:
             )
             self._rt.scheduler.submit("callback", due, self._runner(delivery), delayed=delay > 0, held=held)
 
-    def _runner(self, delivery: Delivery) -> Any:
+    def _runner(self, delivery: Delivery) -> TaskBody:
         def run(task: Task) -> float | None:
             return self._attempt(delivery)
 

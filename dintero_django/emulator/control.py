@@ -7,13 +7,13 @@ config knobs and inspect state. :class:`~.client.EmulatorControl` wraps every ro
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import orders, payments, transactions
 from . import validation as v
 from .config import ConfigError, EmulatorConfig
 from .faults import OPERATIONS, FaultError
-from .routing import ApiError, JSONDict, Request, Response, Router, invalid, not_found
+from .routing import ApiError, Handler, JSONDict, Request, Response, Router, invalid, not_found
 from .views import session_json, transaction_json
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ P = "/_emulator"
 
 
 def register(router: Router) -> None:
-    routes: list[tuple[str, str, Any]] = [
+    routes: list[tuple[str, str, Handler]] = [
         ("GET", "/health", health),
         ("POST", "/sessions/{session_id}/pay", pay),
         ("GET", "/sessions/{session_id}", get_session),

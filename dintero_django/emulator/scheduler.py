@@ -105,13 +105,6 @@ class Scheduler:
             self._cond.notify_all()
             return released
 
-    def cancel(self, predicate: Callable[[Task], bool]) -> int:
-        with self._cond:
-            before = len(self._tasks)
-            self._tasks = [t for t in self._tasks if t.running or not predicate(t)]
-            self._cond.notify_all()
-            return before - len(self._tasks)
-
     # --- observing ------------------------------------------------------------------
     def _busy(self, task: Task, now: float) -> bool:
         if task.running:
