@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urljoin
 
 from django.urls import reverse
@@ -18,6 +18,9 @@ from django.utils.module_loading import import_string
 from .conf import DinteroSettings, get_settings
 from .exceptions import DinteroConfigurationError
 from .models import Order, OrderLine, Payment
+
+if TYPE_CHECKING:
+    from .services.orders import LineInput
 
 
 def _number(value: Decimal) -> int | float:
@@ -30,6 +33,19 @@ class DefaultOrderAdapter:
 
     def __init__(self, conf: DinteroSettings | None = None) -> None:
         self.conf = conf or get_settings()
+
+    # -- the storefront API ------------------------------------------------
+
+    def prepare_lines(self, lines: list[LineInput], request: Any) -> list[LineInput]:
+        """Check or re-price cart lines before the storefront API creates an order.
+
+        The default keeps the prices the client sent. A storefront that runs in
+        the customer's browser must override this and price each line from the
+        shop's own catalogue (raise ``django.core.exceptions.ValidationError``
+        for an unknown product): otherwise a customer can choose what to pay.
+        System check ``dintero.W006`` warns while the default is in use.
+        """
+        return lines
 
     # -- Orders API ------------------------------------------------------
 
@@ -57,9 +73,7 @@ class DefaultOrderAdapter:
 
     # -- Checkout API ----------------------------------------------------
 
-    def session_body(
-        self, order: Order, payment: Payment, lines: list[OrderLine]
-    ) -> dict[str, Any]:
+    def session_body(self, order: Order, payment: Payment, lines: list[OrderLine]) -> dict[str, Any]:
         body: dict[str, Any] = {
             "profile_id": self.conf.PROFILE_ID,
             "url": {"return_url": self.return_url(order), "callback_url": self.callback_url(order)},
@@ -97,9 +111,7 @@ class DefaultOrderAdapter:
         )
 
     def callback_url(self, order: Order) -> str:
-        base = self.conf.CALLBACK_URL or urljoin(
-            self.site_url(), reverse("dintero_django:callback")
-        )
+        base = self.conf.CALLBACK_URL or urljoin(self.site_url(), reverse("dintero_django:callback"))
         options: list[tuple[str, str]] = [("report_error", "true")]
         options += [("report_event", event) for event in ("CAPTURE", "REFUND", "VOID")]
         if self.conf.CALLBACK_DELAY:
@@ -120,15 +132,13 @@ class DefaultOrderAdapter:
 
 
 @cache
-def _adapter_class(path: str) -> type[DefaultOrderAdapter]:
+def adapter_class(path: str) -> type[DefaultOrderAdapter]:
     cls = import_string(path)
     if not (isinstance(cls, type) and issubclass(cls, DefaultOrderAdapter)):
-        raise DinteroConfigurationError(
-            f"DINTERO['ADAPTER'] {path!r} is not a DefaultOrderAdapter."
-        )
+        raise DinteroConfigurationError(f"DINTERO['ADAPTER'] {path!r} is not a DefaultOrderAdapter.")
     return cls
 
 
 def get_adapter() -> DefaultOrderAdapter:
     conf = get_settings()
-    return _adapter_class(conf.ADAPTER)(conf)
+    return adapter_class(conf.ADAPTER)(conf)

@@ -101,6 +101,14 @@ class OrderAdmin(MoneyAdminMixin, admin.ModelAdmin):
         "placed_at",
     ]
     inlines = [OrderLineInline, PaymentInline, OperationInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
+        fields = [*self.readonly_fields, "guest_key"]  # an ownership secret: never edited
+        if obj is not None and obj.status != Order.Status.DRAFT:
+            # Dintero holds the order now; the shop's copy follows it.
+            fields += ["currency", "email", "customer", "shop_reference"]
+        return fields
+
     actions = ["capture_remaining", "cancel_uncaptured"]
     change_form_template = "admin/dintero_django/order/change_form.html"
 

@@ -47,8 +47,29 @@ def check_dintero_settings(
             messages.append(Error(f"DINTERO['{key}'] must be an http(s) URL.", id="dintero.E004"))
     if conf.READ_TIMEOUT <= 0 or conf.CONNECT_TIMEOUT <= 0:
         messages.append(Error("DINTERO timeouts must be positive.", id="dintero.E005"))
+    messages.extend(_adapter_errors(conf.ADAPTER))
     messages.extend(_warnings(conf))
     return messages
+
+
+def _trusts_client_prices(adapter_path: str) -> bool:
+    from .adapters import DefaultOrderAdapter, adapter_class
+
+    try:
+        cls = adapter_class(adapter_path)
+    except Exception:  # reported as E007
+        return False
+    return cls.prepare_lines is DefaultOrderAdapter.prepare_lines
+
+
+def _adapter_errors(adapter_path: str) -> list[CheckMessage]:
+    from .adapters import adapter_class
+
+    try:
+        adapter_class(adapter_path)
+    except Exception as error:
+        return [Error(f"DINTERO['ADAPTER'] cannot be used: {error}", id="dintero.E007")]
+    return []
 
 
 def _warnings(conf: Any) -> list[CheckMessage]:
@@ -80,8 +101,16 @@ def _warnings(conf: Any) -> list[CheckMessage]:
                 id="dintero.W004",
             )
         )
-    if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
+    if not settings.DEBUG and _trusts_client_prices(conf.ADAPTER):
         messages.append(
-            Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005")
+            Warning(
+                "The storefront API takes line prices from the client: the order adapter does not "
+                "override prepare_lines().",
+                hint="Subclass DefaultOrderAdapter, price lines from your catalogue in prepare_lines(), "
+                "and name it in DINTERO['ADAPTER'] (docs/adapters.md).",
+                id="dintero.W006",
+            )
         )
+    if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
+        messages.append(Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005"))
     return messages

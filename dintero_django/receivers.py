@@ -5,10 +5,8 @@ Nothing here calls Dintero. Fixture loads (``raw=True``) fire nothing.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
-from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -34,9 +32,9 @@ INTERNAL_FIELDS = frozenset(
 
 
 def schedule_push(order_pk: int) -> None:
-    from .tasks import push_order_task
+    from .tasks import delay_on_commit, push_order_task
 
-    transaction.on_commit(partial(push_order_task.delay, order_pk), robust=True)
+    delay_on_commit(push_order_task, order_pk)
 
 
 def _bump(order_pk: int) -> None:

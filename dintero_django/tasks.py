@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import random
-from functools import partial
 from typing import Any
 
 from celery import Task, shared_task
@@ -131,6 +130,20 @@ def _settle_attempt(payment_pk: int) -> None:
 # -- enqueueing (called by views, admin and receivers) -----------------------
 
 
+def delay_on_commit(task: Task[Any, Any], *args: Any) -> None:
+    """Queue ``task`` once the current transaction commits (at once outside one).
+
+    ``robust``: a broker outage is logged, never turned into an error for the
+    request that committed; the reconciler picks the work up later.
+    """
+
+    def send() -> None:
+        task.delay(*args)
+
+    send.__qualname__ = f"delay {task.name}"  # what Django logs if publishing fails
+    transaction.on_commit(send, robust=True)
+
+
 def enqueue_sync(payment: Payment, transaction_hint: str | None = None) -> bool:
     """Queue one sync for ``payment`` after commit, unless one is queued already.
 
@@ -138,11 +151,9 @@ def enqueue_sync(payment: Payment, transaction_hint: str | None = None) -> bool:
     """
     claimed = Payment.objects.filter(pk=payment.pk, sync_pending=False).update(sync_pending=True)
     if claimed:
-        transaction.on_commit(
-            partial(sync_payment_task.delay, payment.pk, transaction_hint), robust=True
-        )
+        delay_on_commit(sync_payment_task, payment.pk, transaction_hint)
     return bool(claimed)
 
 
 def enqueue_checkout(order_pk: int, restart: bool = False) -> None:
-    transaction.on_commit(partial(start_checkout_task.delay, order_pk, restart), robust=True)
+    delay_on_commit(start_checkout_task, order_pk, restart)

@@ -117,6 +117,8 @@ DINTERO = {
     "CALLBACK_HOSTNAME": env("DINTERO_CALLBACK_HOSTNAME"),
     # The built-in return view sends the customer to the shop's order page.
     "RESULT_URL": "/order/{order}/",
+    # Storefront orders are priced from the shop's catalogue, never by the browser.
+    "ADAPTER": "example_project.shop.adapters.CatalogueOrderAdapter",
     "RECONCILE_AFTER": 60,
 }
 

@@ -79,11 +79,13 @@ def _create_session(order: Order, payment: Payment) -> None:
         created = CheckoutClient().create_session(body)
     except DinteroError as error:
         ledger.fail(operation, error)
+        Order.objects.filter(pk=order.pk).update(remote_error=f"Checkout session: {error.message}"[:2000])
         raise
     payment.session_id = str(created["id"])
     payment.session_url = str(created["url"])
     payment.state = Payment.State.AWAITING
     payment.save(update_fields=["session_id", "session_url", "state", "updated_at"])
+    Order.objects.filter(pk=order.pk).exclude(remote_error="").update(remote_error="")
     ledger.succeed(operation, remote_id=payment.session_id)
 
 

@@ -37,7 +37,7 @@ from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
 from ..models import Operation, OrderLine, Payment
 from . import ledger
-from .sync import apply_transaction, remote_amounts
+from .sync import apply_transaction, remote_amounts, send_robustly
 
 logger = logging.getLogger("dintero_django.money")
 
@@ -363,13 +363,7 @@ def _send_signal(operation: Operation) -> None:
 
     def send() -> None:
         fresh = Operation.objects.select_related("payment", "order").get(pk=pk)
-        signal.send(
-            sender=Payment,
-            payment=fresh.payment,
-            order=fresh.order,
-            operation=fresh,
-            amount=fresh.amount,
-        )
+        send_robustly(signal, payment=fresh.payment, order=fresh.order, operation=fresh, amount=fresh.amount)
 
     transaction.on_commit(send, robust=True)
 

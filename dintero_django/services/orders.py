@@ -160,7 +160,9 @@ def _update_draft(client: OrdersClient, order: Order) -> None:
 def _complete(client: OrdersClient, order: Order) -> None:
     if order.synced_revision < order.revision:
         _update_draft(client, order)
-    if _already_completed(client, order):
+    # Read back first only if an earlier attempt may have completed it (its answer
+    # lost); the first attempt needs no read, and a 4xx below is read back anyway.
+    if _attempted_before(order) and _already_completed(client, order):
         return
     operation = ledger.begin(Operation.Kind.COMPLETE_ORDER, order)
     ledger.attempt(operation)
@@ -180,6 +182,10 @@ def _complete(client: OrdersClient, order: Order) -> None:
         raise
     _mark_completed(order, orders[0] if orders else {})
     ledger.succeed(operation, remote_id=order.dintero_order_uuid)
+
+
+def _attempted_before(order: Order) -> bool:
+    return Operation.objects.filter(order=order, kind=Operation.Kind.COMPLETE_ORDER).exists()
 
 
 def _already_completed(client: OrdersClient, order: Order) -> bool:

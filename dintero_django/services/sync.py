@@ -215,32 +215,34 @@ def _older_than_applied(payment: Payment, tx: dict[str, Any]) -> bool:
 
 
 def _announce(payment: Payment, state: str, captured: int, refunded: int) -> None:
-    # Money moved outside our own operations (auto-capture, Dintero Backoffice).
+    if payment.state != state:
+        if payment.state == Payment.State.AUTHORIZED:
+            _send_on_commit(signals.payment_authorized, payment, amount=payment.authorized_amount)
+        elif payment.state == Payment.State.FAILED:
+            _send_on_commit(signals.payment_failed, payment)
+        elif payment.state == Payment.State.VOIDED:
+            _send_on_commit(signals.payment_cancelled, payment)
+    # Money moved outside our own operations (auto-capture, Dintero Backoffice),
+    # announced after the authorization it belongs to.
     if payment.captured_amount > captured:
         _send_on_commit(signals.payment_captured, payment, amount=payment.captured_amount - captured)
     if payment.refunded_amount > refunded:
         _send_on_commit(signals.payment_refunded, payment, amount=payment.refunded_amount - refunded)
-    if payment.state == state:
-        return
-    if payment.state == Payment.State.AUTHORIZED:
-        _send_on_commit(signals.payment_authorized, payment, amount=payment.authorized_amount)
-    elif payment.state == Payment.State.FAILED:
-        _send_on_commit(signals.payment_failed, payment)
-    elif payment.state == Payment.State.VOIDED:
-        _send_on_commit(signals.payment_cancelled, payment)
 
 
 def _send_on_commit(signal: Any, payment: Payment, **kwargs: Any) -> None:
     def send() -> None:
         fresh = Payment.objects.select_related("order").get(pk=payment.pk)
-        signal.send(
-            sender=Payment,
-            payment=fresh,
-            order=fresh.order,
-            **{"operation": None, "amount": 0, **kwargs},
-        )
+        send_robustly(signal, payment=fresh, order=fresh.order, **{"operation": None, "amount": 0, **kwargs})
 
     transaction.on_commit(send, robust=True)
+
+
+def send_robustly(signal: Any, **kwargs: Any) -> None:
+    """Send to every receiver even if one raises; a failing receiver is logged."""
+    for receiver, result in signal.send_robust(sender=Payment, **kwargs):
+        if isinstance(result, Exception):
+            logger.error("Signal receiver %r failed", receiver, exc_info=result)
 
 
 def _trim(tx: dict[str, Any]) -> dict[str, Any]:

@@ -99,3 +99,34 @@ def test_openapi_schema_is_served(shop: Any, admin_user: Any, client: Any) -> No
     assert "/api/dintero/orders/{public_id}/checkout/" in schema["paths"]
     order_schema = schema["components"]["schemas"]["Order"]
     assert "payment" in order_schema["properties"]
+
+
+def test_adapter_prices_lines_from_the_catalogue(shop: Any, settings: Any) -> None:
+    settings.DINTERO = {**settings.DINTERO, "ADAPTER": "tests.adapters.CataloguePricedAdapter"}
+    cheat = [{"product_id": "chair", "description": "Chair", "quantity": 2, "unit_amount": 1}]
+    order = shop.create_order(cheat)
+    assert order["amount"] == 2 * 19900
+    assert order["lines"][0]["unit_amount"] == 19900
+
+    unknown = shop.api(
+        "POST",
+        "/api/dintero/orders/",
+        json={
+            "currency": "NOK",
+            "lines": [{"product_id": "yacht", "description": "x", "quantity": 1, "unit_amount": 1}],
+        },
+    )
+    assert unknown.status_code == 400
+    assert "yacht" in unknown.json()["lines"][0]
+
+
+def test_checkout_error_is_reported(shop: Any) -> None:
+    order = shop.create_order()
+    shop.control.add_fault(operation="session_create", action="error_before", status=400, times=1)
+
+    response = shop.checkout(order["id"])
+
+    assert response.status_code == 202
+    assert "Checkout session" in response.json()["checkout_error"]
+    again = shop.checkout(order["id"])
+    assert again.status_code == 200 and again.json()["checkout_error"] is None

@@ -96,7 +96,11 @@ def demo_shop(shop: Shop, settings: Any) -> Shop:
     from example_project.shop.catalog import seed_products
 
     settings.ROOT_URLCONF = "tests.browser.urls"
-    settings.DINTERO = {**settings.DINTERO, "RESULT_URL": "/order/{order}/"}
+    settings.DINTERO = {
+        **settings.DINTERO,
+        "RESULT_URL": "/order/{order}/",
+        "ADAPTER": "example_project.shop.adapters.CatalogueOrderAdapter",
+    }
     seed_products()
     return shop
 

@@ -14,6 +14,7 @@ GOOD = {
     "CLIENT_SECRET": "secret",
     "SIGNATURE_SECRET": "sig",
     "SITE_URL": "https://shop.example.com",
+    "ADAPTER": "tests.adapters.CataloguePricedAdapter",
 }
 
 
@@ -40,6 +41,9 @@ def test_good_settings_pass(settings: Any) -> None:
         ({"ACCOUNT_ID": "P12345678", "CHECKOUT_URL": "http://127.0.0.1:1"}, "dintero.W003"),
         ({"SITE_URL": ""}, "dintero.W004"),
         ({"CALLBACK_METHOD": "PUT"}, "dintero.W005"),
+        ({"ADAPTER": "dintero_django.adapters.DefaultOrderAdapter"}, "dintero.W006"),
+        ({"ADAPTER": "no.such.Adapter"}, "dintero.E007"),
+        ({"ADAPTER": "dintero_django.models.Order"}, "dintero.E007"),
     ],
 )
 def test_each_check_fires(settings: Any, change: dict[str, Any], expected: str) -> None:

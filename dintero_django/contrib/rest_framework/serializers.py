@@ -69,6 +69,7 @@ class OrderSerializer(serializers.ModelSerializer):
     lines = LineSerializer(many=True)
     amount = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
+    checkout_error = serializers.SerializerMethodField()
 
     class Meta:
         model = Order
@@ -81,9 +82,17 @@ class OrderSerializer(serializers.ModelSerializer):
             "lines",
             "amount",
             "payment",
+            "checkout_error",
             "created_at",
         ]
-        read_only_fields = ["id", "order_id", "status", "amount", "payment", "created_at"]
+        read_only_fields = ["id", "order_id", "status", "amount", "payment", "checkout_error", "created_at"]
+
+    def get_checkout_error(self, order: Order) -> str | None:
+        """Why checkout could not be prepared (the last attempt failed), else null."""
+        payment = order.active_payment
+        if payment is not None and payment.session_url:
+            return None
+        return order.remote_error or None
 
     def get_order_id(self, order: Order) -> str | None:
         """The Dintero order_id, once the order is completed in Dintero."""

@@ -10,15 +10,18 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, Q, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from ...adapters import get_adapter
 from ...models import Order, Payment
 from ...services.orders import create_order
 from ...tasks import enqueue_checkout
@@ -61,8 +64,12 @@ class OrderViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         user = self.request.user
+        try:
+            lines = get_adapter().prepare_lines(serializer.to_line_inputs(), self.request)
+        except DjangoValidationError as error:
+            raise ValidationError({"lines": error.messages}) from error
         order = create_order(
-            serializer.to_line_inputs(),
+            lines,
             currency=serializer.validated_data.get("currency", "NOK"),
             email=serializer.validated_data.get("email", ""),
             customer=user if user.is_authenticated else None,
