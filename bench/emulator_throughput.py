@@ -7,9 +7,10 @@ and p50/p99 latency. Figures only: nothing is asserted.
 
     .venv/bin/python bench/emulator_throughput.py [--requests 3000] [--threads 4]
 
-Note that client and server share this process (and its GIL), so the figures are a
-floor: a separate emulator process (``python -m dintero_django.emulator --quiet``,
-then ``--url http://127.0.0.1:8765``) serves a separate client faster.
+Client and server share this process (and its GIL). To measure an emulator running
+as its own process, start ``python -m dintero_django.emulator --quiet`` and pass
+``--url http://127.0.0.1:8765``. On a busy 2-core machine both figures vary a lot
+between runs; run it twice.
 """
 
 from __future__ import annotations
