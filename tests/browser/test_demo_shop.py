@@ -90,11 +90,41 @@ def test_guest_buys_and_sees_the_payment_authorized(
     assert (transaction["status"], transaction["amount"]) == ("AUTHORIZED", total)
     assert [line["type"] for line in order["lines"]] == ["physical", "physical", "shipping"]
 
-    # Staff see the order in the admin (the capture/refund walk continues from here).
+    # Staff capture part of it in the admin (the headlamp ships first), then refund part.
     log_into_admin(page, demo_shop.url, "admin", "password")
     open_admin_order(page, demo_shop.url, order_id)
     expect(page.locator("#payments-group")).to_contain_text("Authorized")
+    expect(page.get_by_test_id("capturable")).to_have_text(str(total))
     screenshot("06-admin-order")
+
+    page.get_by_test_id("money-capture").click()
+    expect(page.get_by_test_id("limit")).to_have_text(str(total))
+    page.locator("tr", has_text="Rechargeable headlamp").locator("input").fill("1")
+    screenshot("07-capture-confirm")
+    page.get_by_test_id("confirm").click()
+    expect(page.locator("ul.messagelist .success")).to_contain_text("succeeded")
+    expect(page.get_by_test_id("captured")).to_have_text(str(HEADLAMP))
+    expect(page.get_by_test_id("capturable")).to_have_text(str(total - HEADLAMP))
+    screenshot("08-captured")
+
+    page.get_by_test_id("money-refund").click()
+    expect(page.get_by_test_id("limit")).to_have_text(str(HEADLAMP))
+    page.locator("#id_amount").fill("10000")
+    page.locator("#id_reason").fill("Scratched lens")
+    screenshot("09-refund-confirm")
+    page.get_by_test_id("confirm").click()
+    expect(page.locator("ul.messagelist .success")).to_contain_text("succeeded")
+    expect(page.get_by_test_id("refunded")).to_have_text("10000")
+    screenshot("10-refunded")
+
+    # What Dintero (the emulator) holds agrees with the page.
+    transaction = demo_shop.control.transaction(payment["transaction_id"])
+    moved = [(e["event"], e["amount"]) for e in transaction["events"] if e["event"] in ("CAPTURE", "REFUND")]
+    assert moved == [("CAPTURE", HEADLAMP), ("REFUND", 10000)]
+    assert transaction["status"] == "PARTIALLY_CAPTURED_REFUNDED"
+    dintero_order = demo_shop.control.order(order["order_id"])
+    assert [sum(i["amount"] for i in c["items"]) for c in dintero_order["captures"]] == [HEADLAMP]
+    assert [sum(i["amount"] for i in r["items"]) for r in dintero_order["refunds"]] == [10000]
 
 
 def test_declined_payment_can_be_paid_again(
