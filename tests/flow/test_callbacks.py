@@ -272,3 +272,17 @@ def test_lost_sync_task_is_recovered_by_the_reconciler(shop: Any) -> None:
 
     payment.refresh_from_db()
     assert payment.captured_amount == 1000 and not payment.sync_pending
+
+
+def test_reordered_callbacks_end_in_the_latest_state(shop: Any) -> None:
+    # The ON_HOLD callback is held back and delivered after the AUTHORIZED one.
+    shop.control.add_fault(operation="callback", action="reorder", times=1)
+    order, payment, tx = start_and_pay(shop, "ON_HOLD")
+    shop.control.resolve(tx, "AUTHORIZED")
+    shop.control.wait_callbacks()
+
+    deliveries = [d for d in shop.control.callbacks_log() if d.get("status") == 200]
+    assert len(deliveries) == 2
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AUTHORIZED and payment.status == "AUTHORIZED"
+    assert len(remote_records(payment.order.dintero_order_id, "authorizations")) == 1
