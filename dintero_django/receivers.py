@@ -68,9 +68,7 @@ def order_saved(
 
 @receiver(post_save, sender=OrderLine, dispatch_uid="dintero_line_saved")
 @receiver(post_delete, sender=OrderLine, dispatch_uid="dintero_line_deleted")
-def line_changed(
-    sender: type[OrderLine], instance: OrderLine, raw: bool = False, **kwargs: Any
-) -> None:
+def line_changed(sender: type[OrderLine], instance: OrderLine, raw: bool = False, **kwargs: Any) -> None:
     if raw:
         return
     order = Order.objects.filter(pk=instance.order_id).only("status", "completed").first()

@@ -78,9 +78,7 @@ def start_checkout_task(self: Task[Any, Any], order_pk: int, restart: bool = Fal
 
 
 @shared_task(name="dintero.sync_payment", **TASK_OPTIONS)
-def sync_payment_task(
-    self: Task[Any, Any], payment_pk: int, transaction_hint: str | None = None
-) -> None:
+def sync_payment_task(self: Task[Any, Any], payment_pk: int, transaction_hint: str | None = None) -> None:
     """Read the transaction and apply it; poll again while it is pending."""
     if not _count_attempt(payment_pk):
         return
@@ -102,9 +100,7 @@ def sync_payment_task(
     _settle_attempt(payment_pk)
 
 
-@shared_task(
-    name="dintero.reconcile", bind=True, acks_late=True, soft_time_limit=240, time_limit=300
-)
+@shared_task(name="dintero.reconcile", bind=True, acks_late=True, soft_time_limit=240, time_limit=300)
 def reconcile_task(self: Task[Any, Any]) -> dict[str, int]:
     """The backstop: finish whatever callbacks, tasks or responses were lost."""
     return reconcile.reconcile()

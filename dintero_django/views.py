@@ -99,11 +99,7 @@ def _find_payment(params: dict[str, str]) -> Payment | None:
             return payment
     reference = params.get("merchant_reference")
     if reference:
-        return (
-            Payment.objects.filter(order__dintero_order_id=reference, is_active=True)
-            .only("pk")
-            .first()
-        )
+        return Payment.objects.filter(order__dintero_order_id=reference, is_active=True).only("pk").first()
     return None
 
 
@@ -117,9 +113,7 @@ def _store(
     dedupe: bool = True,
 ) -> bool:
     """Store the delivery; False when this event-delivery id was stored before."""
-    headers = {
-        name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers
-    }
+    headers = {name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers}
     delivery_id = request.headers.get("event-delivery", "")[:100] or None
     try:
         CallbackDelivery.objects.create(

@@ -66,9 +66,7 @@ class Order(models.Model):
         help_text="Dintero order_id; also the checkout merchant_reference. Chosen locally when "
         "the order is placed, so a lost complete response can be checked by reading it back.",
     )
-    dintero_order_uuid = models.CharField(
-        max_length=64, blank=True, help_text="Dintero order id (UUID)."
-    )
+    dintero_order_uuid = models.CharField(max_length=64, blank=True, help_text="Dintero order id (UUID).")
     completed = models.BooleanField(default=False, help_text="The Dintero draft was completed.")
     remote_error = models.TextField(blank=True, help_text="Last error syncing with Dintero.")
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
@@ -132,9 +130,7 @@ class OrderLine(models.Model):
         ordering = ["line_id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "line_id"], name="dintero_line_id_unique"),
-            models.CheckConstraint(
-                condition=Q(amount__lte=MAX_AMOUNT), name="dintero_line_amount_int32"
-            ),
+            models.CheckConstraint(condition=Q(amount__lte=MAX_AMOUNT), name="dintero_line_amount_int32"),
         ]
 
     def __str__(self) -> str:

@@ -56,9 +56,7 @@ class Payment(models.Model):
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     is_active = models.BooleanField(default=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED)
-    amount = models.PositiveBigIntegerField(
-        help_text="Amount asked for in the session, minor units."
-    )
+    amount = models.PositiveBigIntegerField(help_text="Amount asked for in the session, minor units.")
     currency = models.CharField(max_length=3)
     session_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     session_url = models.URLField(max_length=500, blank=True)
@@ -87,9 +85,7 @@ class Payment(models.Model):
         default=0, help_text="Sync runs started since the last success."
     )
     polls = models.PositiveIntegerField(default=0)
-    raw = models.JSONField(
-        default=dict, blank=True, help_text="Last transaction read from Dintero."
-    )
+    raw = models.JSONField(default=dict, blank=True, help_text="Last transaction read from Dintero.")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,9 +10,7 @@ from ...services.reconcile import reconcile
 
 
 class Command(BaseCommand):
-    help = (
-        "Sync every payment, order and operation that is not final from Dintero (the reconciler)."
-    )
+    help = "Sync every payment, order and operation that is not final from Dintero (the reconciler)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
