@@ -294,10 +294,13 @@ def _authorization_operation(payment: Payment) -> Operation:
 def _post_authorization(payment: Payment, operation: Operation) -> None:
     client = OrdersClient()
     order_id = str(payment.order.dintero_order_id)
-    for existing in client.list_operations(order_id, "authorizations"):
-        if (existing.get("payment_details") or {}).get("payment_id") == payment.transaction_id:
-            ledger.succeed(operation, remote_id=str(existing.get("id") or ""))
-            return
+    # Read before write only if an earlier attempt may have been applied with its answer
+    # lost: attempts is counted before each POST, and was read again under the lease.
+    if operation.attempts:
+        for existing in client.list_operations(order_id, "authorizations"):
+            if (existing.get("payment_details") or {}).get("payment_id") == payment.transaction_id:
+                ledger.succeed(operation, remote_id=str(existing.get("id") or ""))
+                return
     body = {
         "items": operation.items,
         "payment_details": {"payment_id": payment.transaction_id},
