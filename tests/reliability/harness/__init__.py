@@ -1,0 +1,1 @@
+"""Shared harness of the reliability battery (tests/reliability): small modules, no tests."""
