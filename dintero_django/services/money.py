@@ -380,11 +380,14 @@ def record_in_orders(operation_pk: int) -> Operation:
         return record
     client = OrdersClient()
     order_id = str(parent.order.dintero_order_id)
-    for existing in client.list_operations(order_id, collection):
-        if (existing.get("metadata") or {}).get("dintero_django_reference") == parent.reference:
-            ledger.succeed(record, remote_id=str(existing.get("id") or ""))
-            return record
-    ledger.attempt(record)
+    # Read before write only if an earlier attempt may have been applied with its answer
+    # lost: the first attempt is claimed atomically, so winning it means nothing was sent.
+    if not _claim_first_attempt(record):
+        for existing in client.list_operations(order_id, collection):
+            if (existing.get("metadata") or {}).get("dintero_django_reference") == parent.reference:
+                ledger.succeed(record, remote_id=str(existing.get("id") or ""))
+                return record
+        ledger.attempt(record)
     try:
         response = client.record_operation(order_id, collection, _record_body(parent, record))
     except DinteroError as error:
@@ -393,6 +396,14 @@ def record_in_orders(operation_pk: int) -> Operation:
         return record
     ledger.succeed(record, response, remote_id=str((response.data or {}).get("id") or ""))
     return record
+
+
+def _claim_first_attempt(record: Operation) -> bool:
+    """Count the first attempt (0 -> 1) in one conditional UPDATE; False if one was made before."""
+    claimed = Operation.objects.filter(pk=record.pk, attempts=0).update(attempts=1, updated_at=timezone.now())
+    if claimed:
+        record.attempts = 1
+    return bool(claimed)
 
 
 def _record_failed(record: Operation, error: DinteroError) -> None:
