@@ -53,7 +53,7 @@ def test_lost_authorization_record_is_read_back_not_sent_twice(shop: Any) -> Non
     made = calls(shop)
     assert made["order_op_list"] == 1, "read back once, after the unknown outcome"
     assert made["order_op_create"] == 1, "never sent twice"
-    assert len(remote_records(payment.order.dintero_order_id, "authorizations")) == 1
+    assert len(remote_records(str(payment.order.dintero_order_id), "authorizations")) == 1
 
 
 def test_captures_and_refund_are_recorded_without_reading_first(shop: Any) -> None:
@@ -74,5 +74,5 @@ def test_captures_and_refund_are_recorded_without_reading_first(shop: Any) -> No
     assert made["capture"] == 2 and made["refund"] == 1
     assert made["order_op_create"] == 3
     assert made["order_op_list"] == 0, "a first attempt needs no read before write"
-    assert len(remote_records(payment.order.dintero_order_id, "captures")) == 2
-    assert len(remote_records(payment.order.dintero_order_id, "refunds")) == 1
+    assert len(remote_records(str(payment.order.dintero_order_id), "captures")) == 2
+    assert len(remote_records(str(payment.order.dintero_order_id), "refunds")) == 1
