@@ -20,6 +20,7 @@ admin action or task is refused until the first is resolved.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -375,6 +376,9 @@ def record_in_orders(operation_pk: int) -> Operation:
     """Record a succeeded money operation on the Dintero order, exactly once."""
     parent = Operation.objects.select_related("payment", "order").get(pk=operation_pk)
     kind, collection = RECORD_OF[parent.kind]
+    if parent.kind == Kind.REFUND and parent.payment is not None:
+        # The Orders API refuses a refund of money it was never told was captured.
+        adopt_external_moves(parent.payment)
     record = _record_operation(parent, kind)
     if record.state == State.SUCCEEDED:
         return record
@@ -455,6 +459,67 @@ def _record_body(parent: Operation, record: Operation) -> dict[str, Any]:
     }
 
 
+def adopt_external_moves(payment: Payment) -> list[Operation]:
+    """Captures and refunds made outside our operations (auto-capture, Dintero's Backoffice)
+    become succeeded ledger rows, recorded in the Orders API like our own (read before write).
+
+    Idempotent: the reference is derived from the transaction and event ids.
+    """
+    payment = Payment.objects.select_related("order").get(pk=payment.pk)
+    events = (payment.raw or {}).get("events") or []
+    ours = set(
+        Operation.objects.filter(payment=payment, kind__in=MONEY_KINDS).values_list("reference", flat=True)
+    )
+    lines = list(payment.order.lines.order_by("line_id"))
+    moved: dict[str, dict[int, int]] = {"CAPTURE": defaultdict(int), "REFUND": defaultdict(int)}
+    adopted: list[Operation] = []
+    for event in events:
+        name = event.get("event")
+        if not event.get("success") or name not in moved:
+            continue
+        items = [
+            {"line_id": _line_id(i.get("line_id")), "amount": int(i.get("amount") or 0)}
+            for i in event.get("items") or []
+        ] or _spread(lines, moved, name, int(event.get("amount") or 0))
+        for item in items:
+            moved[name][item["line_id"]] += item["amount"]
+        if event.get("event_reference") in ours:
+            continue
+        digest = hashlib.sha256(f"{payment.transaction_id}:{event.get('id')}".encode()).hexdigest()
+        operation, _ = Operation.objects.get_or_create(
+            reference=f"dx-{digest[:20]}",
+            defaults={
+                "kind": Kind.CAPTURE if name == "CAPTURE" else Kind.REFUND,
+                "state": State.SUCCEEDED,
+                "order": payment.order,
+                "payment": payment,
+                "amount": int(event.get("amount") or 0),
+                "items": items,
+                "remote_id": str(event.get("id") or ""),
+                "reason": f"made outside dintero-django by {event.get('created_by') or 'Dintero'}"[:255],
+                "completed_at": timezone.now(),
+            },
+        )
+        adopted.append(operation)
+    for operation in adopted:
+        record_in_orders(operation.pk)
+    return adopted
+
+
+def _spread(
+    lines: list[OrderLine], moved: dict[str, dict[int, int]], name: str, amount: int
+) -> list[dict[str, Any]]:
+    """Items for an item-less capture/refund: filled line by line, as items_for does."""
+    items = []
+    for line in lines:
+        ceiling = line.amount if name == "CAPTURE" else moved["CAPTURE"][line.line_id]
+        take = min(amount, max(ceiling - moved[name][line.line_id], 0))
+        if take > 0:
+            items.append({"line_id": line.line_id, "amount": take})
+            amount -= take
+    return items
+
+
 def open_operations() -> Any:
     """Money operations and Orders-API records not settled yet (for the reconciler)."""
     return Operation.objects.filter(state__in=Operation.OPEN_STATES, kind__in=[*MONEY_KINDS, *_RECORD_KINDS])
@@ -465,6 +530,7 @@ _RECORD_KINDS = [kind for kind, _ in RECORD_OF.values()]
 
 __all__ = [
     "LineBalance",
+    "adopt_external_moves",
     "cancel",
     "capture",
     "find_event",

@@ -64,6 +64,9 @@ def sync_payment(payment_pk: int, transaction_hint: str | None = None) -> Paymen
     payment = apply_transaction(payment.pk, tx)
     if payment.state == Payment.State.AUTHORIZED and payment.is_active:
         record_authorization(payment)
+        from .money import adopt_external_moves  # late: money imports this module
+
+        adopt_external_moves(payment)
     if payment.state == Payment.State.PENDING:
         _poll_again(payment)
     return payment

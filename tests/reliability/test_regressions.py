@@ -8,7 +8,7 @@ import pytest
 
 from dintero_django.models import Operation, Payment
 from dintero_django.services import money
-from tests.helpers import start_and_pay
+from tests.helpers import remote_records, start_and_pay
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -43,3 +43,32 @@ def test_refund_by_amount_after_a_capture_without_items(shop: Any, how: str) -> 
         assert rest.state == Operation.State.SUCCEEDED and rest.amount == TOTAL - 30000
         payment.refresh_from_db()
         assert payment.captured_amount == TOTAL and payment.state == Payment.State.AUTHORIZED
+
+
+@pytest.mark.parametrize("how", ["auto_capture", "backoffice"])
+def test_captures_made_outside_are_recorded_so_refunds_can_be(shop: Any, how: str) -> None:
+    """Found by the end-to-end run: captures made outside our operations (auto-capture,
+    Dintero's Backoffice) were never recorded in the Orders API, so the Orders API refused
+    the record of a later refund (refunded > captured) and it stayed unresolved."""
+    _order, payment, tx = start_and_pay(shop, "CAPTURED" if how == "auto_capture" else "AUTHORIZED")
+    shop.control.wait_callbacks()
+    if how == "backoffice":
+        shop.control.backoffice_capture(tx, amount=30000)
+        shop.control.wait_callbacks()
+    payment.refresh_from_db()
+    order_id = payment.order.dintero_order_id
+    [capture_record] = remote_records(order_id, "captures")
+    assert sum(i["amount"] for i in capture_record["items"]) == payment.captured_amount
+
+    refund = money.refund(payment.pk, amount=1000, reason="damaged")
+
+    assert refund.state == Operation.State.SUCCEEDED
+    assert refund.records.get().state == Operation.State.SUCCEEDED
+    [record] = remote_records(order_id, "refunds")
+    assert sum(i["amount"] for i in record["items"]) == 1000
+    # Syncing again adopts nothing twice.
+    from dintero_django.services.sync import sync_payment
+
+    sync_payment(payment.pk)
+    assert len(remote_records(order_id, "captures")) == 1
+    assert Operation.objects.filter(payment=payment, kind="capture").count() == 1
