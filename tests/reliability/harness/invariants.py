@@ -96,7 +96,7 @@ def audit(state: dict[str, Any]) -> dict[str, Any]:
     """Compare the emulator's state with the local database; returns the zero counters."""
     payments = {p.transaction_id: p for p in Payment.objects.exclude(transaction_id=None)}
     by_session = {p.session_id: p for p in Payment.objects.exclude(session_id=None)}
-    ops = list(Operation.objects.filter(kind__in=money.MONEY_KINDS))
+    ops = list(Operation.objects.filter(kind__in=money.MONEY_KINDS).select_related("payment"))
     succeeded = {op.reference: op for op in ops if op.state == Operation.State.SUCCEEDED}
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}
@@ -140,8 +140,20 @@ def audit(state: dict[str, Any]) -> dict[str, Any]:
             moves = [e for e in tx.get("events") or [] if e["event"] == kind and e.get("success")]
             if kind == "VOID" and len(moves) > 1:
                 bad("double_voids", f"{tx['id']} {len(moves)} voids")
+    remote_events = {
+        (tx["id"], str(e.get("id")))
+        for tx in state["transactions"]
+        for e in tx.get("events") or []
+        if e.get("success")
+    }
     for ref, op in succeeded.items():
-        if op.kind in (Operation.Kind.CAPTURE, Operation.Kind.REFUND) and ref not in remote_refs:
+        if op.kind not in (Operation.Kind.CAPTURE, Operation.Kind.REFUND):
+            continue
+        if ref.startswith("dx-"):  # adopted from Dintero (Backoffice, auto-capture): by event id
+            known = op.payment is not None and (op.payment.transaction_id, op.remote_id) in remote_events
+        else:
+            known = ref in remote_refs
+        if not known:
             bad("local_moves_remote_lacks", f"{op.kind} {ref}")
     for order in state["orders"]:
         for collection in ("authorizations", "captures", "refunds", "cancellations"):

@@ -1,0 +1,17 @@
+"""Settings of the battery's celery worker processes: the test settings plus a short
+Redis visibility timeout (chaos only) and a test-only poison hook."""
+
+import os
+
+from tests.settings import *  # noqa: F403
+
+# Unacknowledged messages come back after this long (production: keep the 1 h default).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("DINTERO_VISIBILITY_TIMEOUT", "3600")),
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+
+from tests.reliability.harness import worker_hooks  # noqa: E402
+
+worker_hooks.install()
