@@ -38,7 +38,7 @@ from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
 from ..models import Operation, OrderLine, Payment
 from . import ledger
-from .sync import apply_transaction, remote_amounts, send_robustly
+from .sync import RetryLater, apply_transaction, record_authorization, remote_amounts, send_robustly
 
 logger = logging.getLogger("dintero_django.money")
 
@@ -382,6 +382,8 @@ def record_in_orders(operation_pk: int) -> Operation:
     record = _record_operation(parent, kind)
     if record.state == State.SUCCEEDED:
         return record
+    if not _predecessors_recorded(parent):
+        return record  # still open: the reconciler tries again
     client = OrdersClient()
     order_id = str(parent.order.dintero_order_id)
     # Read before write only if an earlier attempt may have been applied with its answer
@@ -400,6 +402,30 @@ def record_in_orders(operation_pk: int) -> Operation:
         return record
     ledger.succeed(record, response, remote_id=str((response.data or {}).get("id") or ""))
     return record
+
+
+def _predecessors_recorded(parent: Operation) -> bool:
+    """The Orders API checks each record against the ones before it: the authorization
+    first, and every capture before a refund or a cancellation. Record those first."""
+    payment = parent.payment
+    if payment is None:
+        return True
+    try:
+        authorization = record_authorization(payment)
+    except (DinteroError, RetryLater) as error:
+        logger.info(
+            "Recording %s %s waits for the authorization record: %s", parent.kind, parent.reference, error
+        )
+        return False
+    if authorization is None or authorization.state != State.SUCCEEDED:
+        return False
+    if parent.kind == Kind.CAPTURE:
+        return True
+    captures = Operation.objects.filter(payment=payment, kind=Kind.CAPTURE, state=State.SUCCEEDED)
+    for capture in captures.exclude(pk=parent.pk).order_by("created_at", "pk"):
+        if record_in_orders(capture.pk).state != State.SUCCEEDED:
+            return False
+    return True
 
 
 def _claim_first_attempt(record: Operation) -> bool:

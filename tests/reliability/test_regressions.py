@@ -72,3 +72,33 @@ def test_captures_made_outside_are_recorded_so_refunds_can_be(shop: Any, how: st
     sync_payment(payment.pk)
     assert len(remote_records(order_id, "captures")) == 1
     assert Operation.objects.filter(payment=payment, kind="capture").count() == 1
+
+
+def test_orders_api_records_wait_for_their_predecessors(shop: Any) -> None:
+    """Found by the end-to-end run: the Orders API checks each record against the earlier
+    ones, so a capture recorded before its authorization (or a refund before its capture)
+    was refused and left open; they are now recorded in order."""
+    shop.control.add_fault("order_op_create", "error_before", status=503, times=1)
+    _order, payment, _tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    payment.refresh_from_db()
+    auth = Operation.objects.get(payment=payment, kind="record_authorization")
+    assert auth.state == Operation.State.UNKNOWN, "the authorization record failed"
+
+    capture = money.capture(payment.pk, amount=20000)
+
+    assert capture.records.get().state == Operation.State.SUCCEEDED
+    auth.refresh_from_db()
+    assert auth.state == Operation.State.SUCCEEDED
+    order_id = payment.order.dintero_order_id
+    assert len(remote_records(order_id, "authorizations")) == 1
+    shop.control.add_fault("order_op_create", "error_before", status=503, times=1)
+    second = money.capture(payment.pk, amount=10000)
+    assert second.records.get().state == Operation.State.UNKNOWN, "its record failed"
+
+    refund = money.refund(payment.pk, amount=25000, reason="broken")
+
+    assert refund.records.get().state == Operation.State.SUCCEEDED
+    assert second.records.get().state == Operation.State.SUCCEEDED
+    assert len(remote_records(order_id, "captures")) == 2
+    assert len(remote_records(order_id, "refunds")) == 1
