@@ -64,7 +64,7 @@ def run(shop: Any, orders: int, scenario: str, drain: Any, threads: int) -> dict
     figures = {
         "orders": orders,
         "api_calls": requests,
-        "faults_fired": sum(v for k, v in fired.items() if not k.startswith("callback")),
+        "faults_fired": api_faults,
         "faulted_share": round(
             sum(v for k, v in fired.items() if not k.startswith("callback")) / max(requests, 1), 3
         ),

@@ -76,10 +76,15 @@ class Customer:
         return self.http.request(method, self.base + path, timeout=60, **kwargs)
 
     def create_order(self) -> str:
+        rnd = self.rnd
         lines = [
-            {"description": f"item {n}", "quantity": self.rnd.randint(1, 3), "unit_amount": self.rnd.randint(101, 49_999)}
-            for n in range(self.rnd.randint(1, 3))
-        ]  # fmt: skip
+            {
+                "description": f"item {n}",
+                "quantity": rnd.randint(1, 3),
+                "unit_amount": rnd.randint(101, 49_999),
+            }
+            for n in range(rnd.randint(1, 3))
+        ]
         response = self.call("POST", "/api/dintero/orders/", json={"currency": "NOK", "lines": lines})
         assert response.status_code == 201, response.text
         return str(response.json()["id"])

@@ -168,9 +168,16 @@ def audit(state: dict[str, Any]) -> dict[str, Any]:
             for key, n in keys.items():
                 if n > 1:
                     bad("duplicate_order_records", f"{order['order_id']} {collection} {key} x{n}")
-    open_ops = Operation.objects.filter(state__in=Operation.OPEN_STATES, kind__in=_TRACKED_KINDS)
+    open_ops = Operation.objects.filter(
+        state__in=Operation.OPEN_STATES, kind__in=_TRACKED_KINDS
+    ).select_related("payment")
     for op in open_ops:
-        bad("unresolved_operations", f"{op.kind} {op.reference} {op.state}")
+        payment = op.payment
+        bad(
+            "unresolved_operations",
+            f"{op.kind} {op.reference} {op.state} attempts={op.attempts} error={op.error_message[:120]!r} "
+            f"payment={payment and (payment.state, payment.needs_attention, payment.attention_reason[:80])}",
+        )
     counts["orders_remote"] = len(state["orders"])
     per_order_id = Counter((d.get("order") or {}).get("order_id") for d in state["drafts"])
     counts["duplicate_drafts"] = sum(n - 1 for n in per_order_id.values() if n > 1)
