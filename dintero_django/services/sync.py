@@ -185,7 +185,7 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
     """
     amounts = remote_amounts(tx)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().select_related("order").get(pk=payment_pk)
+        payment = Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment_pk)
         if _older_than_applied(payment, tx):
             return payment  # a slow read overtaken by a newer one: keep the newer
         before = (payment.state, payment.captured_amount, payment.refunded_amount)
