@@ -78,12 +78,14 @@ def start_checkout_task(self: Task[Any, Any], order_pk: int, restart: bool = Fal
 
 
 @shared_task(name="dintero.sync_payment", **TASK_OPTIONS)
-def sync_payment_task(self: Task[Any, Any], payment_pk: int, transaction_hint: str | None = None) -> None:
+def sync_payment_task(
+    self: Task[Any, Any], payment_pk: int, transaction_hint: str | None = None, event_id: str | None = None
+) -> None:
     """Read the transaction and apply it; poll again while it is pending."""
     if not _count_attempt(payment_pk):
         return
     try:
-        sync.sync_payment(payment_pk, transaction_hint)
+        sync.sync_payment(payment_pk, transaction_hint, event_id=event_id)
     except sync.RetryLater as later:
         _settle_attempt(payment_pk)
         _retry(self, later, countdown=later.countdown)
@@ -140,14 +142,16 @@ def delay_on_commit(task: Task[Any, Any], *args: Any) -> None:
     transaction.on_commit(send, robust=True)
 
 
-def enqueue_sync(payment: Payment, transaction_hint: str | None = None) -> bool:
+def enqueue_sync(payment: Payment, transaction_hint: str | None = None, event_id: str | None = None) -> bool:
     """Queue one sync for ``payment`` after commit, unless one is queued already.
 
     Returns True when this call queued it. 1,000 identical callbacks queue one task.
+    ``event_id``: the event an event callback announced (the sync skips reading the
+    transaction if that event is already applied).
     """
     claimed = Payment.objects.filter(pk=payment.pk, sync_pending=False).update(sync_pending=True)
     if claimed:
-        delay_on_commit(sync_payment_task, payment.pk, transaction_hint)
+        delay_on_commit(sync_payment_task, payment.pk, transaction_hint, event_id)
     return bool(claimed)
 
 

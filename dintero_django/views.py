@@ -70,7 +70,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         return HttpResponse("order not known yet", status=503)
     if not _store(request, params, signature_ok, CallbackDelivery.Outcome.ACCEPTED, payment):
         return HttpResponse(status=200)  # a repeat of a stored delivery
-    enqueue_sync(payment, transaction_id or None)
+    enqueue_sync(payment, transaction_id or None, event_id=params.get("event_id") or None)
     return HttpResponse(status=200)
 
 

@@ -23,6 +23,7 @@ from ..models import (
     FAILED_STATUSES,
     PAID_STATUSES,
     PENDING_STATUSES,
+    CallbackDelivery,
     Operation,
     Payment,
     TransactionStatus,
@@ -51,10 +52,18 @@ class RemoteAmounts:
     refunded: int
 
 
-def sync_payment(payment_pk: int, transaction_hint: str | None = None) -> Payment:
-    """Read the payment's transaction from Dintero and apply it locally."""
+def sync_payment(
+    payment_pk: int, transaction_hint: str | None = None, event_id: str | None = None
+) -> Payment:
+    """Read the payment's transaction from Dintero and apply it locally.
+
+    ``event_id`` (from an event callback): nothing is read if that event is already
+    applied, typically our own capture, refund or void, applied from its answer.
+    """
     Payment.objects.filter(pk=payment_pk).update(sync_pending=False)
     payment = Payment.objects.select_related("order").get(pk=payment_pk)
+    if event_id and _event_applied(payment, event_id):
+        return payment
     tx = _read_transaction(payment, transaction_hint)
     if tx is None:
         return _without_transaction(payment)
@@ -73,6 +82,16 @@ def sync_payment(payment_pk: int, transaction_hint: str | None = None) -> Paymen
 
 
 # -- reading ---------------------------------------------------------------
+
+
+def _event_applied(payment: Payment, event_id: str) -> bool:
+    """The announced event is in the transaction last applied, and no later callback (which
+    this sync may stand for) announced anything else: reading again would change nothing."""
+    if not any(str(event.get("id")) == event_id for event in (payment.raw or {}).get("events") or []):
+        return False
+    latest = CallbackDelivery.objects.filter(payment=payment).order_by("-pk").values_list("query", flat=True)
+    query = latest.first()
+    return isinstance(query, dict) and query.get("event_id") == event_id
 
 
 def _read_transaction(payment: Payment, hint: str | None) -> dict[str, Any] | None:
