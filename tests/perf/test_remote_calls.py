@@ -13,8 +13,8 @@ import pytest
 from django.core.management import call_command
 
 from dintero_django.models import Operation, Payment
-from dintero_django.services import money
-from tests.helpers import remote_records, start_and_pay
+from dintero_django.services import money, sync
+from tests.helpers import remote_records, signed_callback, start_and_pay
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -76,3 +76,28 @@ def test_captures_and_refund_are_recorded_without_reading_first(shop: Any) -> No
     assert made["order_op_list"] == 0, "a first attempt needs no read before write"
     assert len(remote_records(str(payment.order.dintero_order_id), "captures")) == 2
     assert len(remote_records(str(payment.order.dintero_order_id), "refunds")) == 1
+
+
+def test_event_callback_of_an_applied_event_reads_nothing(shop: Any) -> None:
+    _order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    capture = money.capture(payment.pk, amount=10000)
+    shop.control.wait_callbacks()  # its CAPTURE event callback (read or not: a race with our answer)
+    read = calls(shop)["transaction_get"]
+
+    # What the CAPTURE event callback's sync does once our own answer is applied:
+    sync.sync_payment(payment.pk, event_id=capture.remote_id)
+    assert calls(shop)["transaction_get"] == read
+
+    # Once a callback announced another event (this sync then stands for it too), it reads.
+    params = {
+        "transaction_id": str(tx),
+        "session_id": str(payment.session_id),
+        "merchant_reference": str(payment.order.dintero_order_id),
+        "event": "REFUND",
+        "event_id": "another-event",
+    }
+    assert signed_callback(shop, params).status_code == 200
+    read = calls(shop)["transaction_get"]
+    sync.sync_payment(payment.pk, event_id=capture.remote_id)
+    assert calls(shop)["transaction_get"] == read + 1
