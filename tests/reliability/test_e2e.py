@@ -46,11 +46,13 @@ def compress(shop: Any, settings: Any) -> None:
     shop.control.config(callback_retry_initial=0.01, callback_retry_max=0.2, callback_timeout=5.0)
 
 
-def run(shop: Any, orders: int, scenario: str, drain: Any, threads: int) -> dict[str, Any]:
+def run(
+    shop: Any, orders: int, scenario: str, drain: Any, threads: int, repost_after: float = 0
+) -> dict[str, Any]:
     started = time.monotonic()
     rnd = rng(scenario)
     faults.install(shop.control, scenario)
-    tally = e2e.customers(shop, orders, rnd, threads=threads, deadline_s=60)
+    tally = e2e.customers(shop, orders, rnd, threads=threads, deadline_s=120, repost_after=repost_after)
     e2e.staff(rnd, tally, threads=threads)
     fired = faults.fired(shop.control)
     e2e.settle(shop.control, drain)
@@ -104,4 +106,4 @@ def test_end_to_end_faults_eager(shop: Any, settings: Any) -> None:
 def test_end_to_end_faults_real_worker(shop: Any, settings: Any, tmp_path: Any) -> None:
     compress(shop, settings)
     with worker_running(shop, settings, "e2e-worker") as worker:
-        run(shop, size(1000, 1000), "e2e-worker", drain=worker.drain, threads=6)
+        run(shop, size(1000, 1000), "e2e-worker", drain=worker.drain, threads=6, repost_after=5)

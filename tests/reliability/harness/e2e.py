@@ -89,25 +89,29 @@ class Customer:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
-    def checkout(self, public_id: str, deadline: float, tally: Tally) -> str | None:
-        """Post checkout until the session URL is there (re-posting now and then)."""
-        polls = 0
+    def checkout(self, public_id: str, deadline: float, tally: Tally, repost_after: float) -> str | None:
+        """Post checkout, then poll the order until the session URL is there; post again
+        after ``repost_after`` seconds without one (0: every time, for eager tasks)."""
+        posted = float("-inf")
         while time.monotonic() < deadline:
             tally.checkout_attempts += 1
-            if polls % 5 == 0:
+            if time.monotonic() - posted >= repost_after:
+                posted = time.monotonic()
                 response = self.call("POST", f"/api/dintero/orders/{public_id}/checkout/", json={})
             else:
                 response = self.call("GET", f"/api/dintero/orders/{public_id}/")
-            polls += 1
             if response.status_code in (200, 202):
                 payment = response.json().get("payment") or {}
                 if payment.get("checkout_url") and payment.get("state") == "awaiting":
                     return str(payment["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
-            time.sleep(0.02 if polls % 5 else 0)  # a storefront's poll interval, not synchronisation
+            if repost_after:
+                time.sleep(0.2)  # a storefront's poll interval (the loop has a deadline)
         return None
 
 
-def customers(shop: Any, n: int, rnd: random.Random, *, threads: int, deadline_s: float) -> Tally:
+def customers(
+    shop: Any, n: int, rnd: random.Random, *, threads: int, deadline_s: float, repost_after: float = 0
+) -> Tally:
     tally = Tally()
     kinds = rnd.choices(list(OUTCOMES), weights=list(OUTCOMES.values()), k=n)
     seeds = [rnd.randrange(2**31) for _ in range(n)]
@@ -118,7 +122,7 @@ def customers(shop: Any, n: int, rnd: random.Random, *, threads: int, deadline_s
         customer = Customer(shop.url, own)
         kind = kinds[index]
         public_id = customer.create_order()
-        session_id = customer.checkout(public_id, time.monotonic() + deadline_s, tally)
+        session_id = customer.checkout(public_id, time.monotonic() + deadline_s, tally, repost_after)
         if session_id is None:
             tally.outcomes["no_session"] += 1
             return

@@ -1,8 +1,9 @@
 """Test-only hook loaded by the battery's worker settings: a poison payment.
 
-A sync of a payment whose pk is in the Redis set ``DINTERO_POISON_KEY`` kills its own
-pool process with SIGKILL before it starts: the task "always crashes the worker".
-Every such delivery is counted in ``<key>:deliveries:<pk>`` first.
+In each pool process (after Django is set up) ``services.sync.sync_payment`` is wrapped:
+a sync of a payment whose pk is in the Redis set ``DINTERO_POISON_KEY`` kills its own
+pool process with SIGKILL, after the task counted its attempt: the task "always
+crashes the worker". Each crash is counted in ``<key>:crashes:<pk>`` first.
 """
 
 from __future__ import annotations
@@ -17,16 +18,25 @@ def install() -> None:
     url = os.environ.get("CELERY_BROKER_URL", "")
     if not key or not url.startswith("redis"):
         return
-    import redis
-    from celery.signals import task_prerun
+    from celery.signals import worker_process_init
 
-    client = redis.Redis.from_url(url)
+    @worker_process_init.connect(weak=False)
+    def wrap(**kwargs: Any) -> None:
+        import redis
 
-    @task_prerun.connect(weak=False)
-    def poison(sender: Any = None, args: Any = None, **kwargs: Any) -> None:
-        if getattr(sender, "name", "") != "dintero.sync_payment" or not args:
-            return
-        pk = str(args[0])
-        if client.sismember(key, pk):
-            client.incr(f"{key}:deliveries:{pk}")
-            os.kill(os.getpid(), signal.SIGKILL)
+        from dintero_django.services import sync
+
+        client = redis.Redis.from_url(url)
+        original = sync.sync_payment
+
+        def sync_payment(payment_pk: int, transaction_hint: str | None = None) -> Any:
+            try:
+                poisoned = client.sismember(key, str(payment_pk))
+            except redis.RedisError:
+                poisoned = False
+            if poisoned:
+                client.incr(f"{key}:crashes:{payment_pk}")
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(payment_pk, transaction_hint)
+
+        sync.sync_payment = sync_payment  # type: ignore[assignment]

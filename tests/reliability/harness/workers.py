@@ -141,17 +141,19 @@ class Worker:
     def alive(self) -> bool:
         return bool(self.process and self.process.poll() is None)
 
-    def drain(self, timeout: float = 120) -> None:
-        """Wait until the queue is empty and no payment waits for its queued sync.
+    def drain(self, timeout: float = 30) -> None:
+        """Wait until no message is queued or unacknowledged and no payment waits for its
+        queued sync.
 
         Gives up quietly at the deadline: what is left is the reconciler's job, and the
-        audit after it decides. (A lost message leaves ``sync_pending`` set.)
+        audit after it decides. (A lost message leaves ``sync_pending`` set; a retry
+        waiting for its countdown stays unacknowledged.)
         """
         client = redis_client()
 
         def idle() -> bool:
             try:
-                queued = client.llen(QUEUE)
+                queued = client.llen(QUEUE) + client.hlen("unacked")
             except redis.RedisError:
                 return False
             return queued == 0 and not Payment.objects.filter(sync_pending=True).exists()
@@ -185,12 +187,18 @@ def worker_running(
     }
     worker = Worker(env, log_file(f"worker-{name}-{os.getpid()}.log"))
     saved = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    celery_app.close()
-    celery_app.conf.update(broker_url=REDIS_URL, task_always_eager=False)
+    rebind(broker_url=REDIS_URL, task_always_eager=False)
     worker.start()
     try:
         yield worker
     finally:
         worker.stop()
-        celery_app.close()
-        celery_app.conf.update(**saved)
+        rebind(**saved)
+
+
+def rebind(**conf: Any) -> None:
+    """Point the test process's Celery app at another broker (its connection and
+    producer pools are cached on first use, so both are dropped)."""
+    celery_app.close()
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.update(**conf)
