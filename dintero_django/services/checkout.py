@@ -54,7 +54,7 @@ def _start_checkout_locked(order_pk: int, *, restart: bool) -> Payment:
 
 def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | None]:
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         lines = list(locked.lines.order_by("line_id"))
         amount = sum(line.amount for line in lines)
         current = locked.payments.filter(is_active=True).first()

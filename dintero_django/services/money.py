@@ -212,7 +212,11 @@ def _begin(
     reason: str,
 ) -> Operation:
     with transaction.atomic():
-        payment = Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment_pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("order")
+            .get(pk=payment_pk)
+        )
         _check_payment(payment, kind)
         total = _check_amount(payment, kind, amount, quantities)
         items = (

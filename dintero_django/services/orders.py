@@ -85,7 +85,7 @@ def touch(order: Order) -> None:
 def place_order(order: Order) -> Order:
     """The customer committed: the draft will be completed in Dintero."""
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status == Order.Status.DRAFT:
             locked.status = Order.Status.PLACED
             locked.placed_at = timezone.now()

@@ -151,7 +151,7 @@ def mismatch(payment: Payment, tx: dict[str, Any]) -> str:
 def flag(payment: Payment, reason: str, *, raw: dict[str, Any] | None = None) -> Payment:
     """Mark the payment for staff; never marks it paid."""
     with transaction.atomic():
-        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        locked = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         first_time = not locked.needs_attention or locked.attention_reason != reason
         locked.needs_attention = True
         locked.attention_reason = reason
@@ -204,7 +204,11 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
     """
     amounts = remote_amounts(tx)
     with transaction.atomic():
-        payment = Payment.objects.select_for_update(of=("self",)).select_related("order").get(pk=payment_pk)
+        payment = (
+            Payment.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("order")
+            .get(pk=payment_pk)
+        )
         if _older_than_applied(payment, tx):
             return payment  # a slow read overtaken by a newer one: keep the newer
         before = (payment.state, payment.captured_amount, payment.refunded_amount)
