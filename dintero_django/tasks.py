@@ -13,7 +13,7 @@ import random
 from typing import Any
 
 from celery import Task, shared_task
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 
 from .conf import get_settings
@@ -49,9 +49,10 @@ def _retry(task: Task[Any, Any], error: Exception, countdown: float | None = Non
 
 
 def _transient(error: Exception) -> bool:
-    return isinstance(error, Busy | checkout.NotReady) or (
-        isinstance(error, DinteroError) and is_transient(error)
-    )
+    # A database OperationalError (deadlock victim, lost connection) is worth another go.
+    if isinstance(error, Busy | checkout.NotReady | OperationalError):
+        return True
+    return isinstance(error, DinteroError) and is_transient(error)
 
 
 @shared_task(name="dintero.push_order", **TASK_OPTIONS)
