@@ -38,6 +38,7 @@ from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
 from ..models import Operation, OrderLine, Payment
 from . import ledger
+from .leases import Busy, order_lease
 from .sync import RetryLater, apply_transaction, record_authorization, remote_amounts, send_robustly
 
 logger = logging.getLogger("dintero_django.money")
@@ -388,6 +389,19 @@ def record_in_orders(operation_pk: int) -> Operation:
         return record
     if not _predecessors_recorded(parent):
         return record  # still open: the reconciler tries again
+    # One writer per order: two recorders of one operation (a caller and the reconciler,
+    # two syncs adopting one Backoffice capture) would both read "absent" and both post.
+    try:
+        with order_lease(parent.order_id, seconds=60):
+            record.refresh_from_db()
+            if record.state != State.SUCCEEDED:
+                _post_record(parent, record, collection)
+    except Busy:
+        logger.info("Recording %s %s: another worker is recording this order", parent.kind, parent.reference)
+    return record
+
+
+def _post_record(parent: Operation, record: Operation, collection: OperationCollection) -> None:
     client = OrdersClient()
     order_id = str(parent.order.dintero_order_id)
     # Read before write only if an earlier attempt may have been applied with its answer
@@ -396,16 +410,15 @@ def record_in_orders(operation_pk: int) -> Operation:
         for existing in client.list_operations(order_id, collection):
             if (existing.get("metadata") or {}).get("dintero_django_reference") == parent.reference:
                 ledger.succeed(record, remote_id=str(existing.get("id") or ""))
-                return record
+                return
         ledger.attempt(record)
     try:
         response = client.record_operation(order_id, collection, _record_body(parent, record))
     except DinteroError as error:
         _record_failed(record, error)
         logger.warning("Recording %s %s in the Orders API failed: %s", parent.kind, parent.reference, error)
-        return record
+        return
     ledger.succeed(record, response, remote_id=str((response.data or {}).get("id") or ""))
-    return record
 
 
 def _predecessors_recorded(parent: Operation) -> bool:

@@ -102,3 +102,38 @@ def test_orders_api_records_wait_for_their_predecessors(shop: Any) -> None:
     assert second.records.get().state == Operation.State.SUCCEEDED
     assert len(remote_records(order_id, "captures")) == 2
     assert len(remote_records(order_id, "refunds")) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_records_of_one_operation_post_once(shop: Any) -> None:
+    """Found by the concurrency battery: two record_in_orders of one operation at once
+    (the admin's own and the reconciler's, or two syncs adopting one Backoffice capture)
+    both read "not recorded yet" and both posted: a duplicate Orders-API record."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    _order, payment, _tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    shop.control.add_fault("order_op_create", "error_before", status=503, times=1)
+    capture = money.capture(payment.pk, amount=10000)
+    record = capture.records.get()
+    assert record.state == Operation.State.UNKNOWN
+    shop.control.add_fault("order_op_create", "latency", seconds=0.3)  # the posts overlap
+    barrier = threading.Barrier(8)
+
+    def again(_: int) -> str:
+        try:
+            barrier.wait(timeout=30)
+            return str(money.record_in_orders(capture.pk).state)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(again, range(8)))
+    money.record_in_orders(capture.pk)
+
+    assert len(remote_records(payment.order.dintero_order_id, "captures")) == 1
+    record.refresh_from_db()
+    assert record.state == Operation.State.SUCCEEDED
