@@ -29,7 +29,7 @@ def install() -> None:
         client = redis.Redis.from_url(url)
         original = sync.sync_payment
 
-        def sync_payment(payment_pk: int, transaction_hint: str | None = None) -> Any:
+        def sync_payment(payment_pk: int, *args: Any, **kwargs: Any) -> Any:
             try:
                 poisoned = client.sismember(key, str(payment_pk))
             except redis.RedisError:
@@ -37,6 +37,6 @@ def install() -> None:
             if poisoned:
                 client.incr(f"{key}:crashes:{payment_pk}")
                 os.kill(os.getpid(), signal.SIGKILL)
-            return original(payment_pk, transaction_hint)
+            return original(payment_pk, *args, **kwargs)
 
         sync.sync_payment = sync_payment  # type: ignore[assignment]
