@@ -1,0 +1,367 @@
+"""Security: the authorization matrix, ownership probes, forged callbacks, CSRF exemptions.
+
+(The OpenAPI fuzzing is in test_schema_fuzz.py, the log scan in test_zz_secrets_in_logs.py.)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections import Counter
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from dintero_django.models import CallbackDelivery, Operation, Order, Payment
+from dintero_django.signature import signature_header
+
+from .harness import report
+from .harness.admin import make_user
+from .harness.config import rng, size
+from .harness.delivery import Deliverer
+from .harness.shopping import callback_params, new_order, open_checkout, paid_payment
+
+pytestmark = pytest.mark.timeout(600)
+
+PRINCIPALS = (
+    "anonymous",
+    "customer_a",
+    "customer_b",
+    "staff_none",
+    "staff_view",
+    "staff_capture",
+    "staff_refund",
+    "staff_cancel",
+    "superuser",
+)
+MONEY_PERMS = {
+    "staff_capture": "capture_payment",
+    "staff_refund": "refund_payment",
+    "staff_cancel": "cancel_payment",
+}
+STAFF = {"staff_none", "staff_view", "staff_capture", "staff_refund", "staff_cancel", "superuser"}
+
+# Endpoint -> what each principal gets. "302" is the admin's redirect to its login page;
+# "200:n" a listing with n orders; "moved"/"kept" whether the bulk action captured money.
+STOREFRONT_LIST = {p: "200:2" if p == "customer_a" else "200:0" for p in PRINCIPALS}  # A owns two
+STOREFRONT_DETAIL = {p: "200" if p == "customer_a" else "404" for p in PRINCIPALS}
+STOREFRONT_CHECKOUT = {p: "409" if p == "customer_a" else "404" for p in PRINCIPALS}  # A's order is paid
+STOREFRONT_CREATE = dict.fromkeys(PRINCIPALS, "201")  # guests may order
+
+
+def _staff_api(kind: str) -> dict[str, str]:
+    # Allowed: the request reaches the view, which refuses it (the order has no payment).
+    allowed = {"superuser", f"staff_{kind}"}
+    return {p: "400" if p in allowed else "403" for p in PRINCIPALS}
+
+
+def _admin_view(kind: str) -> dict[str, str]:
+    allowed = {"superuser", f"staff_{kind}"}
+    return {p: "200" if p in allowed else ("403" if p in STAFF else "302") for p in PRINCIPALS}
+
+
+def _bulk() -> dict[str, str]:
+    # Without the permission the action is not offered: with no action at all Django shows
+    # the list again (200), with other actions it answers "No action selected" (302).
+    table = dict.fromkeys(PRINCIPALS, "302:kept")
+    table.update({"staff_view": "200:kept", "staff_refund": "200:kept"})
+    table.update({"anonymous": "302:login", "customer_a": "302:login", "customer_b": "302:login"})
+    table.update({"staff_none": "403:kept", "staff_capture": "302:moved", "superuser": "302:moved"})
+    return table
+
+
+EXPECTED: dict[str, dict[str, str]] = {
+    "GET /api/dintero/orders/": STOREFRONT_LIST,
+    "POST /api/dintero/orders/": STOREFRONT_CREATE,
+    "GET /api/dintero/orders/{a}/": STOREFRONT_DETAIL,
+    "POST /api/dintero/orders/{a}/checkout/": STOREFRONT_CHECKOUT,
+    **{
+        f"POST /api/dintero/staff/orders/{{unpaid}}/{k}/": _staff_api(k)
+        for k in ("capture", "refund", "cancel")
+    },
+    **{
+        f"GET /admin/dintero_django/order/{{pk}}/{k}/": _admin_view(k)
+        for k in ("capture", "refund", "cancel")
+    },
+    "POST /admin/dintero_django/order/ capture_remaining": _bulk(),
+}
+
+
+def _session(base: str, user: Any) -> requests.Session:
+    http = requests.Session()
+    http.trust_env = False
+    http.headers["Accept"] = "application/json"
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        http.cookies.set("sessionid", client.cookies["sessionid"].value)
+    # Any page with a form sets the CSRF cookie.
+    http.get(f"{base}/admin/login/", timeout=30)
+    return http
+
+
+def _users(django_user_model: Any) -> dict[str, Any]:
+    users: dict[str, Any] = {"anonymous": None}
+    users["customer_a"] = django_user_model.objects.create_user("customer_a", password="pw")
+    users["customer_b"] = django_user_model.objects.create_user("customer_b", password="pw")
+    users["staff_none"] = make_user(django_user_model, "staff_none")
+    users["staff_view"] = make_user(django_user_model, "staff_view", "view_order")
+    for name, perm in MONEY_PERMS.items():
+        users[name] = make_user(django_user_model, name, "view_order", perm)
+    users["superuser"] = make_user(django_user_model, "root", superuser=True)
+    return users
+
+
+def test_authorization_matrix(shop: Any, django_user_model: Any) -> None:
+    rnd = rng("matrix")
+    users = _users(django_user_model)
+    paid, _tx = paid_payment(rnd, shop.control)
+    Order.objects.filter(pk=paid.order_id).update(customer=users["customer_a"])
+    unpaid = new_order(rnd, customer=users["customer_a"])
+    observed: dict[str, dict[str, str]] = {endpoint: {} for endpoint in EXPECTED}
+    for name in PRINCIPALS:
+        http = _session(shop.url, users[name])
+        token = {"X-CSRFToken": http.cookies.get("csrftoken", ""), "Referer": shop.url}
+
+        def call(method: str, path: str, http: requests.Session = http, **kw: Any) -> requests.Response:
+            return http.request(method, shop.url + path, timeout=60, allow_redirects=False, **kw)
+
+        a, pk = paid.order.public_id, paid.order_id
+        listing = call("GET", "/api/dintero/orders/")
+        observed["GET /api/dintero/orders/"][name] = f"{listing.status_code}:{len(listing.json())}"
+        created = call("POST", "/api/dintero/orders/", headers=token, json={
+            "lines": [{"description": "x", "quantity": 1, "unit_amount": 100}]})  # fmt: skip
+        observed["POST /api/dintero/orders/"][name] = str(created.status_code)
+        observed["GET /api/dintero/orders/{a}/"][name] = str(
+            call("GET", f"/api/dintero/orders/{a}/").status_code
+        )
+        checkout = call("POST", f"/api/dintero/orders/{a}/checkout/", headers=token, json={})
+        observed["POST /api/dintero/orders/{a}/checkout/"][name] = str(checkout.status_code)
+        for kind in ("capture", "refund", "cancel"):
+            api = call("POST", f"/api/dintero/staff/orders/{unpaid.public_id}/{kind}/", headers=token,
+                       json={"amount": 1, "reason": "matrix"})  # fmt: skip
+            observed[f"POST /api/dintero/staff/orders/{{unpaid}}/{kind}/"][name] = str(api.status_code)
+            page = call("GET", f"/admin/dintero_django/order/{pk}/{kind}/")
+            observed[f"GET /admin/dintero_django/order/{{pk}}/{kind}/"][name] = str(page.status_code)
+        observed["POST /admin/dintero_django/order/ capture_remaining"][name] = _bulk_as(
+            shop, rnd, call, token
+        )
+    report.record(
+        "security-matrix",
+        principals=len(PRINCIPALS),
+        endpoints=len(EXPECTED),
+        cells=sum(len(v) for v in observed.values()),
+        mismatches=sum(observed[e][p] != EXPECTED[e][p] for e in EXPECTED for p in PRINCIPALS),
+    )
+    wrong = {f"{e} as {p}": (observed[e][p], EXPECTED[e][p]) for e in EXPECTED for p in PRINCIPALS
+             if observed[e][p] != EXPECTED[e][p]}  # fmt: skip
+    assert wrong == {}, "(observed, expected): " + repr(wrong)
+
+
+def _bulk_as(shop: Any, rnd: random.Random, call: Any, token: dict[str, str]) -> str:
+    """The bulk capture on a fresh paid order; did money move?"""
+    payment, _tx = paid_payment(rnd, shop.control)
+    response = call(
+        "POST",
+        "/admin/dintero_django/order/",
+        headers=token,
+        data={"action": "capture_remaining", "_selected_action": [str(payment.order_id)], "index": "0",
+              "csrfmiddlewaretoken": token["X-CSRFToken"]},
+    )  # fmt: skip
+    payment.refresh_from_db()
+    if response.status_code == 302 and "/admin/login/" in response.headers.get("Location", ""):
+        return "302:login"
+    return f"{response.status_code}:{'moved' if payment.captured_amount else 'kept'}"
+
+
+def test_ownership_probes_never_leak(shop: Any, django_user_model: Any) -> None:
+    """1,000 requests for other customers' orders or guessed ids: always 404, nothing leaked."""
+    rnd = rng("probes")
+    owner = django_user_model.objects.create_user("owner", password="pw")
+    mallory = django_user_model.objects.create_user("mallory", password="pw")
+    orders = [new_order(rnd, customer=owner) for _ in range(10)]
+    guest = requests.Session()
+    guest_order = guest.post(f"{shop.url}/api/dintero/orders/", timeout=30, json={
+        "lines": [{"description": "guest", "quantity": 1, "unit_amount": 4242}]}).json()  # fmt: skip
+    secrets_of = [str(o.public_id) for o in orders] + [guest_order["id"], "4242"]
+    sessions = {"mallory": _session(shop.url, mallory), "anonymous": _session(shop.url, None)}
+    total = size(1000, 5000)
+    statuses: Counter[str] = Counter()
+    leaks = []
+    for index in range(total):
+        who = rnd.choice(list(sessions))
+        http = sessions[who]
+        guessed = str(uuid.UUID(int=rnd.getrandbits(128), version=4))
+        target = rnd.choice(
+            [str(rnd.choice(orders).public_id)] * 4
+            + [guest_order["id"], guessed, str(rnd.randint(1, 10_000)), rnd.choice(orders).public_id.hex]
+            + ["..%2F..%2Fadmin", str(uuid.uuid1())]
+        )
+        method, path = rnd.choice(
+            [("GET", f"/api/dintero/orders/{target}/"), ("POST", f"/api/dintero/orders/{target}/checkout/")]
+        )
+        headers = {"X-CSRFToken": http.cookies.get("csrftoken", ""), "Referer": shop.url}
+        response = http.request(method, shop.url + path, headers=headers, json={}, timeout=30)
+        statuses[str(response.status_code)] += 1
+        if response.status_code != 404 or any(s in response.text for s in secrets_of):
+            leaks.append(f"{index} {who} {method} {path} -> {response.status_code} {response.text[:100]}")
+    report.record("security-probes", requests=total, statuses=dict(statuses), leaks=len(leaks))
+    assert leaks == [], leaks[:10]
+    assert not Payment.objects.filter(order__customer=owner).exists(), "a probe started a checkout"
+
+
+TAMPERS = (
+    "wrong_secret", "unsigned", "empty_header", "stale", "future", "other_query", "extra_param",
+    "dropped_param", "other_method", "other_path", "other_host", "other_account", "truncated_digest",
+    "uppercase_garbage", "two_timestamps", "replayed_stale_copy", "malformed",
+)  # fmt: skip
+
+
+def test_forged_stale_and_tampered_callbacks_are_refused(shop: Any) -> None:
+    rnd = rng("forged")
+    from dintero_django.conf import get_settings
+
+    conf = get_settings()
+    secret = conf.signature_secrets[0]
+    targets = []
+    for _ in range(size(10, 40)):
+        shop.control.add_fault("callback", "drop", times=1)  # the genuine one never arrives
+        payment = open_checkout(new_order(rnd))
+        tx = shop.control.pay(payment.session_id, "AUTHORIZED")["transaction_id"]
+        targets.append((payment, tx))
+    deliverer = Deliverer()
+    refused: Counter[str] = Counter()
+    accepted = []
+    attempts = 0
+    for payment, tx in targets:
+        params = callback_params(payment, tx)
+        url = f"{shop.url}/dintero/callback/?{urlencode(params)}"
+        now = int(time.time())
+        for tamper in TAMPERS:
+            attempts += 1
+            status = _forge(deliverer, tamper, url, params, shop.url, secret, conf.ACCOUNT_ID, now, rnd)
+            if status == 400:
+                refused[tamper] += 1
+            else:
+                accepted.append(f"{tamper} -> {status}")
+    untouched = all(Payment.objects.get(pk=p.pk).state == Payment.State.AWAITING for p, _ in targets)
+    stored = CallbackDelivery.objects.filter(transaction_id__in=[tx for _, tx in targets]).count()
+    report.record(
+        "security-forged-callbacks",
+        attempts=attempts,
+        kinds=len(TAMPERS),
+        refused=sum(refused.values()),
+        accepted=len(accepted),
+        payments_touched=0 if untouched else 1,
+        stored=stored,
+    )
+    assert accepted == [], accepted[:10]
+    assert untouched and stored == 0
+    assert not Operation.objects.filter(kind="record_authorization").exists()
+    # ...while the same callback, signed properly, is accepted (the forgeries were the only difference).
+    payment, tx = targets[0]
+    assert deliverer.deliver(f"{shop.url}/dintero/callback/?{urlencode(callback_params(payment, tx))}") == 200
+
+
+def _forge(
+    d: Deliverer, tamper: str, url: str, params: dict[str, str], base: str, secret: str, account: str,
+    now: int, rnd: random.Random,
+) -> int:  # fmt: skip
+    def header(
+        signed_url: str, *, key: str = secret, stamp: int = now, method: str = "GET", acct: str = account
+    ) -> str:
+        return signature_header(key, acct, method, signed_url, stamp)
+
+    last = params["transaction_id"][-1]
+    other = dict(params, transaction_id=params["transaction_id"][:-1] + ("Y" if last == "X" else "X"))
+    raw: dict[str, str | None] = {
+        "wrong_secret": header(url, key="not-the-secret"),
+        "unsigned": None,
+        "empty_header": "",
+        "stale": header(url, stamp=now - 301 - rnd.randint(0, 10_000)),
+        "future": header(url, stamp=now + 301 + rnd.randint(0, 10_000)),
+        "other_query": header(f"{base}/dintero/callback/?{urlencode(other)}"),
+        "extra_param": header(url),  # sent with an extra parameter below
+        "dropped_param": header(url),  # sent without merchant_reference below
+        "other_method": header(url, method="POST"),
+        "other_path": header(url.replace("/dintero/callback/", "/dintero/return/")),
+        "other_host": header(
+            url.replace("localhost", "shop.example.com").replace("127.0.0.1", "shop.example.com")
+        ),
+        "other_account": header(url, acct="T99999999"),
+        "truncated_digest": header(url)[:-8],
+        "uppercase_garbage": f"t={now},v0-hmac-sha256={'A' * 64}",
+        "two_timestamps": f"t={now},t={now}," + header(url).split(",", 1)[1],
+        "replayed_stale_copy": header(url, stamp=now - 3600),
+        "malformed": "t=abc,v0=1",
+    }
+    sent_url = url
+    if tamper == "extra_param":
+        sent_url = url + "&amount=1"
+    elif tamper == "dropped_param":
+        sent_url = f"{base}/dintero/callback/?{urlencode({k: v for k, v in params.items() if k != 'time'})}"
+    value = raw[tamper]
+    headers = {} if value is None else {"Dintero-Signature": value}
+    return d.deliver(sent_url, secret="", headers=headers)
+
+
+def _walk(resolver: URLResolver, prefix: str = "") -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            found += _walk(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            found.append((prefix + str(entry.pattern), entry.callback))
+    return found
+
+
+def test_exactly_one_csrf_exempt_view(shop: Any, django_user_model: Any) -> None:
+    """Walk every URL: only the callback view is CSRF-exempt outside DRF.
+
+    DRF's ``APIView.as_view()`` marks every API view ``csrf_exempt`` by construction and
+    moves the check into ``SessionAuthentication`` (enforced for session-authenticated
+    requests). So DRF views are checked separately: each must authenticate with
+    SessionAuthentication (or no session at all), and a logged-in staff POST without the
+    token must be refused with 403.
+    """
+    from rest_framework.authentication import SessionAuthentication
+    from rest_framework.views import APIView
+
+    exempt_plain, drf_views, checked = [], [], 0
+    for route, callback in _walk(get_resolver()):
+        checked += 1
+        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            drf_views.append((route, view_class))
+            continue
+        if getattr(callback, "csrf_exempt", False):
+            exempt_plain.append(route)
+    sessions_ok = all(
+        any(issubclass(a, SessionAuthentication) for a in view.authentication_classes)
+        or not view.authentication_classes
+        for _, view in drf_views
+    )
+    superuser = make_user(django_user_model, "root", superuser=True)
+    http = _session(shop.url, superuser)
+    no_token = [
+        http.post(
+            f"{shop.url}/api/dintero/staff/orders/{uuid.uuid4()}/{kind}/", json={}, timeout=30
+        ).status_code
+        for kind in ("capture", "refund", "cancel")
+    ] + [http.post(f"{shop.url}/api/dintero/orders/", json={}, timeout=30).status_code]
+    report.record(
+        "security-csrf",
+        routes=checked,
+        csrf_exempt_plain=exempt_plain,
+        drf_views=len(drf_views),
+        drf_session_auth=sessions_ok,
+        posts_without_token=dict(Counter(map(str, no_token))),
+    )
+    assert exempt_plain == ["dintero/callback/"], exempt_plain
+    assert sessions_ok
+    assert no_token == [403] * 4, "DRF must enforce CSRF for session-authenticated requests"
