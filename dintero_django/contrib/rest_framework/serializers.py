@@ -12,6 +12,18 @@ from ...services.orders import LineInput
 
 MAX_LINES = 100
 
+#: The storefront queryset joins each order's active payment under this name (one query
+#: less than prefetching it), and marks that it did with the payment's id (None: no payment).
+JOINED_PAYMENT = "joined_active_payment"
+JOINED_PAYMENT_ID = "joined_active_payment_id"
+
+
+def active_payment(order: Order) -> Payment | None:
+    """The order's active payment: the joined one when the queryset joined it."""
+    if hasattr(order, JOINED_PAYMENT_ID):
+        return getattr(order, JOINED_PAYMENT, None)  # absent when the join found no row
+    return order.active_payment
+
 
 class StrictIntegerField(serializers.IntegerField):
     """Minor units: a JSON integer, never a float, string or boolean."""
@@ -89,7 +101,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
     def get_checkout_error(self, order: Order) -> str | None:
         """Why checkout could not be prepared (the last attempt failed), else null."""
-        payment = order.active_payment
+        payment = active_payment(order)
         if payment is not None and payment.session_url:
             return None
         return order.remote_error or None
@@ -102,7 +114,7 @@ class OrderSerializer(serializers.ModelSerializer):
         return sum(line.amount for line in order.lines.all())
 
     def get_payment(self, order: Order) -> dict[str, Any] | None:
-        payment = order.active_payment
+        payment = active_payment(order)
         return dict(PaymentSerializer(payment).data) if payment else None
 
     def validate_currency(self, value: str) -> str:

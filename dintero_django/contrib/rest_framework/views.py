@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, FilteredRelation, Q, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -25,7 +25,13 @@ from ...adapters import get_adapter
 from ...models import Order, Payment
 from ...services.orders import create_order
 from ...tasks import enqueue_checkout
-from .serializers import CheckoutSerializer, OrderSerializer
+from .serializers import (
+    JOINED_PAYMENT,
+    JOINED_PAYMENT_ID,
+    CheckoutSerializer,
+    OrderSerializer,
+    active_payment,
+)
 
 GUEST_KEY = "dintero_guest_key"
 
@@ -59,8 +65,14 @@ class OrderViewSet(
         key = guest_key(self.request)
         if key:
             owner |= Q(guest_key=key, customer__isnull=True)
-        payments = Prefetch("payments", queryset=Payment.objects.filter(is_active=True))
-        return Order.objects.filter(owner).prefetch_related("lines", payments)
+        active = FilteredRelation("payments", condition=Q(payments__is_active=True))
+        return (
+            Order.objects.filter(owner)
+            .annotate(**{JOINED_PAYMENT: active})
+            .annotate(**{JOINED_PAYMENT_ID: F(f"{JOINED_PAYMENT}__id")})
+            .select_related(JOINED_PAYMENT)
+            .prefetch_related("lines")
+        )
 
     def perform_create(self, serializer: Any) -> None:
         user = self.request.user
@@ -93,7 +105,7 @@ class OrderViewSet(
         order = self.get_object()
         params = CheckoutSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        current = order.active_payment
+        current = active_payment(order)
         if current and current.state in (Payment.State.AUTHORIZED, Payment.State.PENDING):
             return Response(
                 {"detail": "This order is already paid or being paid."},
@@ -104,6 +116,6 @@ class OrderViewSet(
             enqueue_checkout(order.pk, restart=params.validated_data["restart"])
         fresh = self.get_queryset().get(pk=order.pk)
         data = OrderSerializer(fresh, context=self.get_serializer_context()).data
-        payment = fresh.active_payment
+        payment = active_payment(fresh)
         ready = payment is not None and bool(payment.session_url) and payment.state == Payment.State.AWAITING
         return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)
