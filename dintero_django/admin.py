@@ -79,6 +79,10 @@ class OperationInline(ReadOnlyMixin, admin.TabularInline):
     )
     show_change_link = True
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # One query for the ledger, not one more per row for who made it.
+        return super().get_queryset(request).select_related("created_by")
+
 
 @admin.register(Order)
 class OrderAdmin(MoneyAdminMixin, admin.ModelAdmin):
@@ -86,6 +90,7 @@ class OrderAdmin(MoneyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "completed", "currency"]
     search_fields = ["dintero_order_id", "shop_reference", "email", "public_id"]
     list_select_related = ["customer"]
+    raw_id_fields = ["customer"]  # not a <select> of every user account
     readonly_fields = [
         "public_id",
         "status",

@@ -210,7 +210,7 @@ def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | N
     """Extra context for the order change page: the money buttons and balances."""
     if not object_id:
         return {}
-    order = Order.objects.filter(pk=object_id).prefetch_related("payments", "lines").first()
+    order = Order.objects.filter(pk=object_id).prefetch_related("payments").first()
     if order is None:
         return {}
     payment = order.active_payment
