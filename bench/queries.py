@@ -104,12 +104,13 @@ def operations(staff: Any) -> dict[str, Callable[[], Callable[[], Any]]]:
     """Each entry prepares one request (outside the count) and returns the call to count."""
     return {
         "callback (payment)": lambda: callback_call(event=False),
-        "callback (own CAPTURE event)": lambda: callback_call(event=True),
+        "callback (CAPTURE event)": lambda: callback_call(event=True),
         "callback (repeated delivery)": repeat_callback_call,
         "GET /api/dintero/orders/{id}/": status_read_call,
         "POST /api/dintero/orders/": order_create_call,
         "admin order list": lambda: admin_call(staff, "/admin/dintero_django/order/"),
         "admin order change": lambda: admin_call(staff, change_url()),
+        "admin order change (draft)": lambda: admin_call(staff, change_url(draft=True)),
     }
 
 
@@ -227,9 +228,14 @@ def order_create_call() -> Callable[[], Any]:
 # -- admin -------------------------------------------------------------------------------
 
 
-def change_url() -> str:
-    from dintero_django.models import Payment
+def change_url(*, draft: bool = False) -> str:
+    """A captured order (its ledger has rows made by staff), or a draft with a customer."""
+    from dintero_django.models import Order, Payment
 
+    if draft:
+        order = Order.objects.filter(status="draft", customer__isnull=False).order_by("?").first()
+        assert order is not None
+        return f"/admin/dintero_django/order/{order.pk}/change/"
     payment = Payment.objects.filter(captured_amount__gt=0).order_by("?").first()
     assert payment is not None
     return f"/admin/dintero_django/order/{payment.order_id}/change/"
