@@ -81,6 +81,8 @@ class MoneyOperationView(APIView):
             200: OperationSerializer,
             202: OpenApiResponse(OperationSerializer, description="Accepted or outcome still unknown."),
             400: OpenApiResponse(description="Refused: amount, state or an operation in progress."),
+            403: OpenApiResponse(description="Not staff with this operation's permission."),
+            404: OpenApiResponse(description="No such order."),
             502: OpenApiResponse(description="Dintero could not be reached; nothing was recorded."),
         },
     )

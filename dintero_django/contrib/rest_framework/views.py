@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import F, FilteredRelation, Q, QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -45,6 +45,14 @@ def guest_key(request: Request, *, create: bool = False) -> str:
     return str(key)
 
 
+INVALID = OpenApiResponse(description="Invalid input; the body names the fields.")
+NOT_FOUND = OpenApiResponse(description="No such order, or not yours (never 403: ids are not revealed).")
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: OrderSerializer, 400: INVALID}),
+    retrieve=extend_schema(responses={200: OrderSerializer, 404: NOT_FOUND}),
+)
 class OrderViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -96,6 +104,8 @@ class OrderViewSet(
                 OrderSerializer, description="The checkout URL is ready (payment.checkout_url)."
             ),
             202: OpenApiResponse(OrderSerializer, description="Being prepared; poll the order."),
+            400: INVALID,
+            404: NOT_FOUND,
             409: OpenApiResponse(description="The order is already paid."),
         },
     )
