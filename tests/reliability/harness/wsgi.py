@@ -1,0 +1,8 @@
+"""WSGI entry point for gunicorn in the load test (settings come from the environment)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+application = get_wsgi_application()
