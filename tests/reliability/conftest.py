@@ -3,6 +3,8 @@
 * ``DINTERO_RELIABILITY_SEED`` pins the seed (printed in the header and every figure line).
 * ``DINTERO_NIGHTLY=1`` scales sizes up and runs the ``nightly`` tests; without it they are
   *deselected* here (never skipped: a skip fails our CI legs).
+* ``sqlite_leg`` tests (single connection, no row locks: the model test, the schema fuzzing)
+  run on the SQLite leg only; the PostgreSQL leg deselects them.
 * Every log record of the battery goes to one file, scanned for secrets at the end
   (tests/reliability/test_zz_secrets_in_logs.py).
 """
@@ -27,7 +29,9 @@ HERE = Path(__file__).resolve().parent
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "reliability: part of the reliability battery (tests/reliability)")
     config.addinivalue_line(
-        "markers", "redis_restart: restarts the Redis server (chaos); needs the worker tier"
+        "markers",
+        "sqlite_leg: single-connection scenario (no row locks involved) run once per CI run, on the "
+        "SQLite leg; the PostgreSQL leg deselects it to keep CI short",
     )
 
 
@@ -47,9 +51,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if _ours(item):
             item.add_marker(pytest.mark.reliability)
-    if NIGHTLY:
-        return
-    deselected = [item for item in items if _ours(item) and "nightly" in item.keywords]
+    on_postgres = os.environ.get("DINTERO_TEST_DB") == "postgres"
+    deselected = [
+        item
+        for item in items
+        if _ours(item)
+        and (("nightly" in item.keywords and not NIGHTLY) or ("sqlite_leg" in item.keywords and on_postgres))
+    ]
     if deselected:
         items[:] = [item for item in items if item not in deselected]
         config.hook.pytest_deselected(items=deselected)

@@ -11,9 +11,9 @@ retries of safe calls after 10-50 ms, emulator callback retries after 10-200 ms.
 criteria hold relative to those settings: "settled" means the emulator's scheduler is
 idle after its clock was advanced past every delay, and the task queue is empty.
 
-CI tier: 150 orders, tasks eager in-process (the callback view runs the sync inside the
-request, as the demo does). Nightly: 1,000 orders with a real ``celery worker`` over
-Redis on PostgreSQL.
+CI tier: 150 orders on PostgreSQL, tasks eager in-process (the callback view runs the
+sync inside the request, as the demo does). Nightly: also 1,000 orders with a real
+``celery worker`` over Redis.
 """
 
 from __future__ import annotations
@@ -92,6 +92,7 @@ def run(
     return figures
 
 
+@pytest.mark.postgres
 @pytest.mark.timeout(size(900, 900))
 def test_end_to_end_faults_eager(shop: Any, settings: Any) -> None:
     compress(shop, settings)

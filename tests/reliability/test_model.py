@@ -45,10 +45,10 @@ from .harness import invariants, report
 from .harness.config import NIGHTLY, SEED, size
 from .harness.shopping import callback_params, client_callback, open_checkout
 
-pytestmark = pytest.mark.timeout(size(900, 5400))
+pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(size(900, 5400))]
 
-EXAMPLES = size(500, 5000, "DINTERO_MODEL_EXAMPLES")
-STEPS = size(8, 20)
+EXAMPLES = size(500, 1000, "DINTERO_MODEL_EXAMPLES")
+STEPS = size(8, 12)
 
 BEFORE = ("error_before", "timeout_before", "reset_before", "rate_limit")
 AFTER = ("error_after", "timeout_after", "reset_after")

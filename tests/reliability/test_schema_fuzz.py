@@ -24,7 +24,7 @@ from .harness import report
 from .harness.admin import make_user
 from .harness.config import SEED, size
 
-pytestmark = pytest.mark.timeout(size(600, 3600))
+pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(size(600, 3600))]
 
 EXAMPLES = size(100, 1000, "DINTERO_FUZZ_EXAMPLES")
 CHECKS = [

@@ -1,7 +1,7 @@
 """Figures: one summary line per scenario, printed as it ends and again at the end of the run.
 
-Set ``DINTERO_RELIABILITY_FIGURES=path.json`` to also write them to a file (used to
-fill docs/reliability.md).
+Set ``DINTERO_RELIABILITY_FIGURES=<folder>`` to also write them as JSON (used to fill
+docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def lines() -> list[str]:
 
 
 def dump() -> None:
-    path = os.environ.get("DINTERO_RELIABILITY_FIGURES")
-    if path and FIGURES:
-        with open(path, "w", encoding="utf-8") as out:
+    """To ``$DINTERO_RELIABILITY_FIGURES/figures-<tier>-<database>.json`` when that is set."""
+    folder = os.environ.get("DINTERO_RELIABILITY_FIGURES")
+    if folder and FIGURES:
+        database = "postgres" if os.environ.get("DINTERO_TEST_DB") == "postgres" else "sqlite"
+        os.makedirs(folder, exist_ok=True)
+        with open(os.path.join(folder, f"figures-{TIER}-{database}.json"), "w", encoding="utf-8") as out:
             json.dump(FIGURES, out, indent=2, default=str)
