@@ -510,6 +510,8 @@ def adopt_external_moves(payment: Payment) -> list[Operation]:
     """
     payment = Payment.objects.select_related("order").get(pk=payment.pk)
     events = (payment.raw or {}).get("events") or []
+    if not any(event.get("success") and event.get("event") in ("CAPTURE", "REFUND") for event in events):
+        return []  # nothing moved yet (a fresh authorization): no ledger or lines to read
     ours = set(
         Operation.objects.filter(payment=payment, kind__in=MONEY_KINDS).values_list("reference", flat=True)
     )
