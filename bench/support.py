@@ -229,10 +229,11 @@ def start_emulator(logdir: Path, port: int | None = None) -> tuple[Proc, str]:
     return proc, url
 
 
-def start_gunicorn(logdir: Path, env: dict[str, str], workers: int = 2) -> tuple[Proc, str]:
+def start_gunicorn(logdir: Path, env: dict[str, str], workers: int = 2, threads: int = 1) -> tuple[Proc, str]:
+    """gunicorn with ``workers`` sync workers, or gthread workers when ``threads`` > 1."""
     port = free_port()
     gunicorn = shutil.which("gunicorn", path=str(BIN)) or "gunicorn"
-    command = [gunicorn, "bench.wsgi:application", "--workers", str(workers)]
+    command = [gunicorn, "bench.wsgi:application", "--workers", str(workers), "--threads", str(threads)]
     command += ["--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning"]
     proc = spawn("gunicorn", command, env, logdir)
     url = f"http://127.0.0.1:{port}"
