@@ -382,8 +382,9 @@ def record_in_orders(operation_pk: int) -> Operation:
     parent = Operation.objects.select_related("payment", "order").get(pk=operation_pk)
     kind, collection = RECORD_OF[parent.kind]
     if parent.kind == Kind.REFUND and parent.payment is not None:
-        # The Orders API refuses a refund of money it was never told was captured.
-        adopt_external_moves(parent.payment)
+        # The Orders API refuses a refund of money it was never told was captured: make
+        # sure captures made outside exist as rows (recorded below, as predecessors).
+        _adopt_rows(parent.payment)
     record = _record_operation(parent, kind)
     if record.state == State.SUCCEEDED:
         return record
@@ -508,6 +509,14 @@ def adopt_external_moves(payment: Payment) -> list[Operation]:
 
     Idempotent: the reference is derived from the transaction and event ids.
     """
+    adopted = _adopt_rows(payment)
+    for operation in adopted:
+        record_in_orders(operation.pk)
+    return adopted
+
+
+def _adopt_rows(payment: Payment) -> list[Operation]:
+    """The ledger rows of :func:`adopt_external_moves`, without recording them."""
     payment = Payment.objects.select_related("order").get(pk=payment.pk)
     events = (payment.raw or {}).get("events") or []
     if not any(event.get("success") and event.get("event") in ("CAPTURE", "REFUND") for event in events):
@@ -546,8 +555,6 @@ def adopt_external_moves(payment: Payment) -> list[Operation]:
             },
         )
         adopted.append(operation)
-    for operation in adopted:
-        record_in_orders(operation.pk)
     return adopted
 
 

@@ -137,3 +137,23 @@ def test_concurrent_records_of_one_operation_post_once(shop: Any) -> None:
     assert len(remote_records(payment.order.dintero_order_id, "captures")) == 1
     record.refresh_from_db()
     assert record.state == Operation.State.SUCCEEDED
+
+
+def test_backoffice_refund_is_adopted_and_recorded_once(shop: Any) -> None:
+    """Found by the model test (in the fix for external captures): recording an adopted
+    Backoffice refund adopted again and recorded itself again, recursing without end."""
+    _order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    shop.control.backoffice_capture(tx, amount=20000)
+    shop.control.backoffice_refund(tx, amount=5000)
+    shop.control.wait_callbacks()
+    from dintero_django.services.sync import sync_payment
+
+    sync_payment(payment.pk)
+    payment.refresh_from_db()
+    assert (payment.captured_amount, payment.refunded_amount) == (20000, 5000)
+    order_id = payment.order.dintero_order_id
+    assert [sum(i["amount"] for i in r["items"]) for r in remote_records(order_id, "captures")] == [20000]
+    assert [sum(i["amount"] for i in r["items"]) for r in remote_records(order_id, "refunds")] == [5000]
+    adopted = Operation.objects.filter(payment=payment, reference__startswith="dx-")
+    assert sorted(adopted.values_list("kind", flat=True)) == ["capture", "refund"]
