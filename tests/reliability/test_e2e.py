@@ -107,4 +107,5 @@ def test_end_to_end_faults_eager(shop: Any, settings: Any) -> None:
 def test_end_to_end_faults_real_worker(shop: Any, settings: Any, tmp_path: Any) -> None:
     compress(shop, settings)
     with worker_running(shop, settings, "e2e-worker") as worker:
-        run(shop, size(1000, 1000), "e2e-worker", drain=worker.drain, threads=6, repost_after=5)
+        orders = size(1000, 1000, "DINTERO_E2E_ORDERS")
+        run(shop, orders, "e2e-worker", drain=worker.drain, threads=6, repost_after=5)
