@@ -3,8 +3,8 @@
 * ``DINTERO_RELIABILITY_SEED`` pins the seed (printed in the header and every figure line).
 * ``DINTERO_NIGHTLY=1`` scales sizes up and runs the ``nightly`` tests; without it they are
   *deselected* here (never skipped: a skip fails our CI legs).
-* ``sqlite_leg`` tests (single connection, no row locks: the model test, the schema fuzzing)
-  run on the SQLite leg only; the PostgreSQL leg deselects them.
+* ``sqlite_leg`` tests (no row locks involved: the model test, the security tests, the schema
+  fuzzing) run on the SQLite leg only; the PostgreSQL leg deselects them.
 * Every log record of the battery goes to one file, scanned for secrets at the end
   (tests/reliability/test_zz_secrets_in_logs.py).
 """

@@ -33,7 +33,7 @@ from .test_e2e import compress
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.timeout(size(900, 3600))]
 
-ORDERS = size(100, 300)
+ORDERS = size(60, 300)
 POOL_KILLS = size(20, 40)
 POISON_KEY = f"dintero:poison:{SEED}"
 
@@ -113,13 +113,13 @@ def test_chaos_with_real_processes(shop: Any, settings: Any) -> None:
         drain_started = time.monotonic()
         if not worker.alive():
             worker.start()
-        worker.drain(timeout=20)
-        e2e.settle(shop.control, lambda: worker.drain(timeout=20))
+        worker.drain(timeout=8)
+        e2e.settle(shop.control, lambda: worker.drain(timeout=8))
         stuck = Payment.objects.filter(sync_pending=True).count()
         before = invariants.audit(shop.control.state())
         reconciled = e2e.reconcile_once()
         shop.control.wait_callbacks(timeout=60)
-        worker.drain(timeout=20)
+        worker.drain(timeout=8)
         audit = invariants.audit(shop.control.state())
         drain_seconds = time.monotonic() - drain_started
         log = worker.log.read_text(errors="replace")

@@ -26,7 +26,7 @@ from .harness.config import rng, size
 from .harness.delivery import Deliverer
 from .harness.shopping import callback_params, new_order, open_checkout, paid_payment
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(600)]
 
 PRINCIPALS = (
     "anonymous",
