@@ -23,8 +23,6 @@ from typing import Any
 
 import pytest
 
-from dintero_django.models import Payment
-
 from .harness import e2e, faults, invariants, report
 from .harness.config import rng, size
 from .harness.workers import worker_running
@@ -96,8 +94,7 @@ def run(
 @pytest.mark.timeout(size(900, 900))
 def test_end_to_end_faults_eager(shop: Any, settings: Any) -> None:
     compress(shop, settings)
-    figures = run(shop, size(150, 150), "e2e-eager", drain=lambda: None, threads=4)
-    assert Payment.objects.filter(sync_pending=True).count() == 0 or figures
+    run(shop, size(150, 150), "e2e-eager", drain=lambda: None, threads=4)
 
 
 @pytest.mark.nightly

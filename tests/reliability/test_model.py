@@ -393,5 +393,7 @@ def test_payment_model(model_env: Env) -> None:
     )
     assert stats["examples"] >= EXAMPLES, "Hypothesis ran fewer examples than asked"
     assert stats["capture_succeeded"] > 0 and stats["refund_succeeded"] > 0, "the model never moved money"
+    missing = [fault for fault in FAULTS if not stats[f"fault_{fault}"]]
+    assert not missing, f"faults never exercised: {missing}"
     if NIGHTLY:
         assert stats["accepted_then_succeeded"] > 0
