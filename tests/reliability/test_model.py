@@ -178,7 +178,8 @@ class PaymentMachine(RuleBasedStateMachine):
             assert op.attempts == 1, "sent more than once"
         else:
             assert moved == [0, 0, 0], f"{kind} failed locally but Dintero moved {moved}"
-            assert fault not in AFTER, f"{fault}: Dintero applied it, yet it is marked failed"
+            if local_in_sync:  # (out of sync, Dintero may refuse it whatever the fault)
+                assert fault not in AFTER, f"{fault}: Dintero applied it, yet it is marked failed"
             if fault is None and local_in_sync:
                 raise AssertionError(f"a legal {kind} of {value} failed: {op.error_message}")
         if op.state == Operation.State.SUCCEEDED or not self.unseen_backoffice:
