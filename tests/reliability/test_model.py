@@ -45,7 +45,7 @@ from .harness import invariants, report
 from .harness.config import NIGHTLY, SEED, size
 from .harness.shopping import callback_params, client_callback, open_checkout
 
-pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(size(900, 5400))]
+pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(size(1500, 5400))]
 
 EXAMPLES = size(500, 1000, "DINTERO_MODEL_EXAMPLES")
 STEPS = size(8, 12)
