@@ -38,7 +38,7 @@ def start_checkout(order_pk: int, *, restart: bool = False) -> Payment:
 
 
 def _start_checkout_locked(order_pk: int, *, restart: bool) -> Payment:
-    order = place_order(Order.objects.get(pk=order_pk))
+    order = place_order(Order.objects.get(pk=order_pk), push=False)  # pushed just below
     if not order.completed:
         order = push_order_locked(order_pk)
     if not order.completed:

@@ -82,14 +82,23 @@ def touch(order: Order) -> None:
     schedule_push(order.pk)
 
 
-def place_order(order: Order) -> Order:
-    """The customer committed: the draft will be completed in Dintero."""
+def place_order(order: Order, *, push: bool = True) -> Order:
+    """The customer committed: the draft will be completed in Dintero.
+
+    ``push=False`` when the caller completes the draft itself, under the order's lease
+    (checkout): then no push task is queued, which would only find the lease taken.
+    """
     with transaction.atomic():
         locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         if locked.status == Order.Status.DRAFT:
             locked.status = Order.Status.PLACED
-            locked.placed_at = timezone.now()
-            locked.save(update_fields=["status", "placed_at", "updated_at"])
+            locked.placed_at = locked.updated_at = timezone.now()
+            if push:  # the post_save receiver queues the push after commit
+                locked.save(update_fields=["status", "placed_at", "updated_at"])
+            else:
+                Order.objects.filter(pk=locked.pk).update(
+                    status=locked.status, placed_at=locked.placed_at, updated_at=locked.updated_at
+                )
     return locked
 
 
