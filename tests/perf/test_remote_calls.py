@@ -101,3 +101,18 @@ def test_event_callback_of_an_applied_event_reads_nothing(shop: Any) -> None:
     read = calls(shop)["transaction_get"]
     sync.sync_payment(payment.pk, event_id=capture.remote_id)
     assert calls(shop)["transaction_get"] == read + 1
+
+
+def test_checkout_queues_no_push_of_its_own(shop: Any, monkeypatch: Any) -> None:
+    """Checkout completes the draft itself, under the order's lease: a push task queued
+    by placing the order would only find the lease taken, retry, and hold it later."""
+    from dintero_django import receivers
+
+    order = shop.create_order()
+    queued: list[int] = []
+    monkeypatch.setattr(receivers, "schedule_push", queued.append)
+
+    assert shop.checkout(order["id"]).status_code == 200
+
+    assert queued == []
+    assert calls(shop)["draft_complete"] == 1
