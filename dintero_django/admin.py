@@ -107,6 +107,10 @@ class OrderAdmin(MoneyAdminMixin, admin.ModelAdmin):
     ]
     inlines = [OrderLineInline, PaymentInline, OperationInline]
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # The change page shows the customer (read-only once placed): joined, not a query more.
+        return super().get_queryset(request).select_related("customer")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Order | None = None) -> list[str]:
         fields = [*self.readonly_fields, "guest_key"]  # an ownership secret: never edited
         if obj is not None and obj.status != Order.Status.DRAFT:
