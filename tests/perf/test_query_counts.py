@@ -138,7 +138,7 @@ def test_admin_order_list(staff: Any, django_assert_max_num_queries: Any) -> Non
 @pytest.mark.parametrize("operations", [1, 20])
 def test_admin_order_change(staff: Any, operations: int, django_assert_max_num_queries: Any) -> None:
     """The same count whatever the order's ledger holds (its rows name who made them)."""
-    payment = paid_payments()[0]
+    payment = next(p for p in paid_payments() if p.order.customer_id)  # shown on the page
     for _ in range(operations):
         Operation.objects.create(
             kind=Operation.Kind.CAPTURE,
@@ -152,5 +152,5 @@ def test_admin_order_change(staff: Any, operations: int, django_assert_max_num_q
     client.force_login(staff)
     url = f"/admin/dintero_django/order/{payment.order_id}/change/"
     assert client.get(url).status_code == 200
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         assert client.get(url).status_code == 200
