@@ -229,14 +229,15 @@ def order_create_call() -> Callable[[], Any]:
 
 
 def change_url(*, draft: bool = False) -> str:
-    """A captured order (its ledger has rows made by staff), or a draft with a customer."""
+    """A captured order with a customer (its ledger has rows made by staff), or a draft one."""
     from dintero_django.models import Order, Payment
 
     if draft:
         order = Order.objects.filter(status="draft", customer__isnull=False).order_by("?").first()
         assert order is not None
         return f"/admin/dintero_django/order/{order.pk}/change/"
-    payment = Payment.objects.filter(captured_amount__gt=0).order_by("?").first()
+    captured = Payment.objects.filter(captured_amount__gt=0, order__customer__isnull=False)
+    payment = captured.order_by("?").first()
     assert payment is not None
     return f"/admin/dintero_django/order/{payment.order_id}/change/"
 
