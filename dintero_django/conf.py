@@ -62,6 +62,9 @@ class DinteroSettings:
     POLL_MAX: int = 20
     #: Payments / operations untouched for this long are picked up by the reconciler.
     RECONCILE_AFTER: float = 60.0
+    #: A reconciler pass takes no new item after this many seconds (keep it
+    #: below the schedule's period); the rest waits for the next pass.
+    RECONCILE_TIME_LIMIT: float = 240.0
     #: An operation whose outcome is unknown, and whose event is still absent
     #: this many seconds later, is taken as never applied (so it may be retried).
     UNKNOWN_GRACE: float = 120.0

@@ -8,10 +8,12 @@ drives it towards a final state by reading Dintero. Run it from Celery beat
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from ..client import CheckoutClient
@@ -26,90 +28,124 @@ from .sync import RetryLater, flag, sync_payment
 logger = logging.getLogger("dintero_django.reconcile")
 
 WAITING = (Payment.State.CREATED, Payment.State.AWAITING, Payment.State.PENDING)
-BATCH = 200
+BATCH = 200  # primary keys read per query: a pass walks every item, a batch at a time
 
 
-def reconcile(*, older_than: float | None = None) -> dict[str, int]:
-    """One pass. Returns counters by outcome (for logs and the command)."""
+class _Pass:
+    """One pass's counters and its deadline (``RECONCILE_TIME_LIMIT``)."""
+
+    def __init__(self, time_limit: float) -> None:
+        self.counts: Counter[str] = Counter()
+        self.deadline = time.monotonic() + time_limit
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+    def pks(self, queryset: QuerySet[Order] | QuerySet[Payment] | QuerySet[Operation]) -> Iterator[int]:
+        """Every primary key in ``queryset``, a batch at a time, until the deadline.
+
+        Keyset pagination (``pk > last``) rather than "the first BATCH": an item
+        that stays in the set (busy, failing) must not hide the ones behind it.
+        """
+        last = 0
+        while not self.expired():
+            batch = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:BATCH])
+            if not batch:
+                return
+            yield from batch
+            last = batch[-1]
+        self.counts["time_limit_reached"] = 1
+
+
+def reconcile(*, older_than: float | None = None, time_limit: float | None = None) -> dict[str, int]:
+    """One pass over everything not final. Returns counters by outcome (for logs and the command).
+
+    The pass stops taking new items after ``time_limit`` seconds (default
+    ``RECONCILE_TIME_LIMIT``), so a scheduled run never overlaps the next; what
+    is left is picked up then (``time_limit_reached`` in the counters).
+    """
     conf = get_settings()
     cutoff = timezone.now() - timedelta(seconds=conf.RECONCILE_AFTER if older_than is None else older_than)
-    counts: Counter[str] = Counter()
-    _orders(cutoff, counts)
-    _payments(cutoff, counts)
-    _unrecorded_authorizations(counts)
-    _money_operations(cutoff, counts)
-    _unrecorded_money_operations(counts)
-    _superseded_payments(cutoff, counts)
-    logger.info("dintero reconcile: %s", dict(counts))
-    return dict(counts)
+    run = _Pass(conf.RECONCILE_TIME_LIMIT if time_limit is None else time_limit)
+    _orders(cutoff, run)
+    _payments(cutoff, run)
+    _unrecorded_authorizations(run)
+    _money_operations(cutoff, run)
+    _unrecorded_money_operations(run)
+    _superseded_payments(cutoff, run)
+    logger.info("dintero reconcile: %s", dict(run.counts))
+    return dict(run.counts)
 
 
-def _orders(cutoff: object, counts: Counter[str]) -> None:
+def _orders(cutoff: object, run: _Pass) -> None:
     stuck = Order.objects.filter(updated_at__lt=cutoff, completed=False).filter(
         Q(status=Order.Status.PLACED) | Q(dintero_draft_id="") | Q(synced_revision__lt=F("revision"))
     )
-    for order_pk in stuck.values_list("pk", flat=True)[:BATCH]:
-        _run(counts, "orders", push_order, order_pk)
+    for order_pk in run.pks(stuck):
+        _run(run.counts, "orders", push_order, order_pk)
 
 
-def _payments(cutoff: object, counts: Counter[str]) -> None:
+def _payments(cutoff: object, run: _Pass) -> None:
     # Waiting for the customer or Dintero, or a sync queued long ago (its task lost).
     waiting = Payment.objects.filter(
         Q(state__in=WAITING) | Q(sync_pending=True), is_active=True, updated_at__lt=cutoff
     )
-    for payment_pk in waiting.values_list("pk", flat=True)[:BATCH]:
-        _run(counts, "payments", sync_payment, payment_pk)
+    for payment_pk in run.pks(waiting):
+        _run(run.counts, "payments", sync_payment, payment_pk)
 
 
-def _unrecorded_authorizations(counts: Counter[str]) -> None:
+def _unrecorded_authorizations(run: _Pass) -> None:
     recorded = Operation.objects.filter(
         payment=OuterRef("pk"),
         kind=Operation.Kind.RECORD_AUTHORIZATION,
         state=Operation.State.SUCCEEDED,
     )
     missing = Payment.objects.filter(is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False)
-    for payment_pk in missing.filter(~Exists(recorded)).values_list("pk", flat=True)[:BATCH]:
-        _run(counts, "authorizations", sync_payment, payment_pk)
+    for payment_pk in run.pks(missing.filter(~Exists(recorded))):
+        _run(run.counts, "authorizations", sync_payment, payment_pk)
 
 
-def _money_operations(cutoff: object, counts: Counter[str]) -> None:
+def _money_operations(cutoff: object, run: _Pass) -> None:
     """Unknown, accepted (202) or interrupted captures, refunds and voids: read back."""
     stale = Operation.objects.filter(
         kind__in=money.MONEY_KINDS, state__in=Operation.OPEN_STATES, updated_at__lt=cutoff
     )
-    for operation_pk in stale.values_list("pk", flat=True)[:BATCH]:
-        _run(counts, "money_operations", money.resolve, operation_pk)
+    for operation_pk in run.pks(stale):
+        _run(run.counts, "money_operations", money.resolve, operation_pk)
 
 
-def _unrecorded_money_operations(counts: Counter[str]) -> None:
+def _unrecorded_money_operations(run: _Pass) -> None:
     """Succeeded money operations whose Orders-API record is missing or unsettled."""
     settled = Operation.objects.filter(parent=OuterRef("pk"), state=Operation.State.SUCCEEDED)
     attention = Operation.objects.filter(parent=OuterRef("pk"), state=Operation.State.NEEDS_ATTENTION)
     missing = Operation.objects.filter(kind__in=money.MONEY_KINDS, state=Operation.State.SUCCEEDED).filter(
         ~Exists(settled), ~Exists(attention)
     )
-    for operation_pk in missing.values_list("pk", flat=True)[:BATCH]:
-        _run(counts, "records", money.record_in_orders, operation_pk)
+    for operation_pk in run.pks(missing):
+        _run(run.counts, "records", money.record_in_orders, operation_pk)
 
 
-def _superseded_payments(cutoff: object, counts: Counter[str]) -> None:
+def _superseded_payments(cutoff: object, run: _Pass) -> None:
     """A replaced session that got paid anyway (two tabs): find it by merchant_reference."""
     # Only recent ones: an unpaid session expires, so old ones need no more looks.
     recent = timezone.now() - timedelta(days=1)
-    orders = Order.objects.filter(
-        payments__state=Payment.State.SUPERSEDED,
-        payments__created_at__gt=recent,
-        payments__updated_at__lt=cutoff,
-    ).distinct()
+    superseded = Payment.objects.filter(
+        order=OuterRef("pk"),
+        state=Payment.State.SUPERSEDED,
+        created_at__gt=recent,
+        updated_at__lt=cutoff,
+    )
+    orders = Order.objects.filter(Exists(superseded))
     client = CheckoutClient()
-    for order in orders[:BATCH]:
+    for order_pk in run.pks(orders):
+        order = Order.objects.get(pk=order_pk)
         try:
             found = client.find_transactions(merchant_reference=str(order.dintero_order_id))
         except DinteroError as error:
-            counts["superseded_error"] += 1
+            run.counts["superseded_error"] += 1
             logger.warning("reconcile: listing transactions of %s failed: %s", order, error)
             continue
-        _check_extra_transactions(order, found, counts)
+        _check_extra_transactions(order, found, run.counts)
 
 
 def _check_extra_transactions(order: Order, found: list[dict[str, object]], counts: Counter[str]) -> None:

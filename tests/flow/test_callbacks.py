@@ -12,6 +12,7 @@ import requests
 from django.core.management import call_command
 
 from dintero_django.models import CallbackDelivery, Operation, Payment
+from dintero_django.services import reconcile as reconcile_module
 from tests.helpers import (
     active_payment,
     operations,
@@ -127,6 +128,36 @@ def test_lost_callback_is_found_by_the_reconciler(shop: Any) -> None:
     payment.refresh_from_db()
     assert payment.state == Payment.State.AUTHORIZED and payment.transaction_id == tx
     assert len(remote_records(payment.order.dintero_order_id, "authorizations")) == 1
+
+
+def test_one_reconciler_pass_walks_past_its_batch_size(shop: Any, monkeypatch: Any) -> None:
+    """More lost callbacks than one batch: one pass finds them all."""
+    monkeypatch.setattr(reconcile_module, "BATCH", 2)
+    shop.control.add_fault(operation="callback", action="drop", times=5)
+    paid = [start_and_pay(shop)[1] for _ in range(5)]
+    shop.control.wait_callbacks()
+
+    counts = reconcile_module.reconcile(older_than=0)
+
+    assert counts["payments_synced"] == 5 and "time_limit_reached" not in counts
+    for payment in paid:
+        payment.refresh_from_db()
+        assert payment.state == Payment.State.AUTHORIZED
+
+
+def test_a_reconciler_pass_out_of_time_leaves_the_rest_for_the_next(shop: Any) -> None:
+    shop.control.add_fault(operation="callback", action="drop", times=1)
+    order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+
+    counts = reconcile_module.reconcile(older_than=0, time_limit=0)
+
+    assert counts == {"time_limit_reached": 1}
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AWAITING
+    call_command("dintero_reconcile", "--older-than", "0")
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AUTHORIZED
 
 
 def test_callback_for_unknown_order_answers_503(shop: Any) -> None:

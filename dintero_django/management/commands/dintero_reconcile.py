@@ -19,13 +19,22 @@ class Command(BaseCommand):
             default=None,
             help="Only look at things untouched this many seconds (default: RECONCILE_AFTER).",
         )
+        parser.add_argument(
+            "--time-limit",
+            type=float,
+            default=None,
+            help="Take no new item after this many seconds (default: RECONCILE_TIME_LIMIT).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         older_than = options["older_than"]
+        time_limit = options["time_limit"]
         if older_than is not None and older_than < 0:
             raise CommandError("--older-than must be zero or positive.")
+        if time_limit is not None and time_limit < 0:
+            raise CommandError("--time-limit must be zero or positive.")
         try:
-            counts = reconcile(older_than=older_than)
+            counts = reconcile(older_than=older_than, time_limit=time_limit)
         except DinteroConfigurationError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(json.dumps(counts, sort_keys=True))
