@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from dintero_django.models import CallbackDelivery, Payment
 from dintero_django.services import checkout
 from dintero_django.services.orders import place_order, push_order
-from tests.worker.conftest import wait_until
+from tests.celery_worker import wait_until
 
 from .harness import report
 from .harness.config import rng, size

@@ -23,7 +23,7 @@ import pytest
 
 from dintero_django.conf import get_settings
 from dintero_django.models import Payment
-from tests.worker.conftest import wait_until
+from tests.celery_worker import wait_until
 
 from .harness import e2e, invariants, report
 from .harness.config import SEED, rng, size

@@ -25,7 +25,7 @@ import pytest
 from django.db import connection
 
 from dintero_django.models import CallbackDelivery, Order, Payment
-from tests.worker.conftest import wait_until
+from tests.celery_worker import wait_until
 
 from .harness import load, report
 from .harness.config import rng, size

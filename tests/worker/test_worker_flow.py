@@ -8,8 +8,8 @@ import pytest
 
 from dintero_django.models import Operation, Payment
 from dintero_django.services import money
+from tests.celery_worker import wait_until
 from tests.helpers import remote_records, signed_callback
-from tests.worker.conftest import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.timeout(180)]
 
