@@ -19,6 +19,11 @@ the sync that applied it) -> authorization recorded in the Orders API
 to the last recorded authorization; CPU seconds of the gunicorn and worker
 process trees per order; remote calls, token requests and connections of the
 worker during the run (emulator request log); peak RSS of web and worker.
+
+A burst queues ~1,000 syncs at once, so its latencies are mostly queueing. Then,
+per size, ``--paced`` orders are paid one at a time (callback sent at once, the
+next order once the previous authorization is recorded): the latency one paid
+order sees on an otherwise idle system.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=1000)
     parser.add_argument("--sizes", default="100,10000", help="orders already in the database")
     parser.add_argument("--runs", type=int, default=2, help="runs per size")
+    parser.add_argument("--paced", type=int, default=50, help="orders paid one at a time, per size")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
 
@@ -82,6 +88,7 @@ def main() -> int:
         print(f"emulator {emulator_url}, gunicorn {web_url}, celery worker {worker.pid}; logs in {logdir}")
         print()
         results: list[dict[str, Any]] = []
+        paced: list[dict[str, Any]] = []
         with (
             support.stopping(web, worker),
             support.MemoryWatch(web.pid) as web_memory,
@@ -98,6 +105,10 @@ def main() -> int:
                     figures |= {"size": size, "run": run}
                     results.append(figures)
                     show(figures)
+                    remove_run_orders()
+                if args.paced:
+                    paced.append(paced_run(args.paced, emulator_url) | {"size": size})
+                    show_paced(paced[-1])
                     remove_run_orders()
         summary(results, sizes, web_memory, worker_memory)
     return 0
@@ -165,6 +176,48 @@ def one_run(count: int, emulator_url: str, web_pid: int, worker_pid: int) -> dic
         "connections": len({e.get("connection", e.get("connection_id")) for e in log}),
         "load": f"{load_before} -> {support.load()}",
     }
+
+
+def paced_run(count: int, emulator_url: str) -> dict[str, Any]:
+    """Orders paid one at a time, each callback sent at once (no hold), the next one
+    only once the previous authorization is recorded: what one paid order waits on an
+    otherwise idle system, without the queue of a burst."""
+    from django.conf import settings
+
+    from dintero_django.emulator.client import EmulatorControl
+
+    held = settings.DINTERO
+    settings.DINTERO = {**held, "CALLBACK_DELAY": None}
+    try:
+        payments = prepare(count)
+    finally:
+        settings.DINTERO = held
+    control = EmulatorControl(emulator_url)
+    for payment in payments:
+        control.pay(str(payment.session_id), "AUTHORIZED")
+        pk = payment.pk
+        support.wait_until(lambda pk=pk: recorded([pk]) == 1, 60, f"payment {pk} recorded")
+    control.close()
+    timeline = timestamps([p.pk for p in payments])
+    authorized = [t["authorized"] - t["received"] for t in timeline]
+    recorded_after = [t["recorded"] - t["received"] for t in timeline]
+    return {
+        "orders": count,
+        "auth_p50": support.percentile(authorized, 50) * 1000,
+        "auth_p95": support.percentile(authorized, 95) * 1000,
+        "rec_p50": support.percentile(recorded_after, 50) * 1000,
+        "rec_p95": support.percentile(recorded_after, 95) * 1000,
+        "load": support.load(),
+    }
+
+
+def show_paced(figures: dict[str, Any]) -> None:
+    print(
+        f"{figures['size']:>6,} orders in DB, {figures['orders']} orders one at a time: "
+        f"received->authorized p50 {figures['auth_p50']:.0f} ms p95 {figures['auth_p95']:.0f} ms; "
+        f"received->recorded p50 {figures['rec_p50']:.0f} ms p95 {figures['rec_p95']:.0f} ms; "
+        f"load {figures['load']}"
+    )
 
 
 def recorded(pks: list[int]) -> int:
@@ -274,7 +327,7 @@ def summary(
     for label, key in rows:
         cells = [support.spread([r[key] for r in results if r["size"] == s]) for s in sizes]
         print(f"| {label} | " + " | ".join(cells) + " |")
-    if len(sizes) >= 2:
+    if len(sizes) >= 2 and results:
         first, last = sizes[0], sizes[-1]
         for label, key in (("wall", "per_1000"), ("worker CPU", "worker_cpu_ms")):
             small = sorted(r[key] for r in results if r["size"] == first)
