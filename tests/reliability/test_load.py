@@ -36,7 +36,7 @@ from .harness.workers import QUEUE, REDIS_URL, ROOT, redis_client
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600)]
 
 RATE = int(os.environ.get("DINTERO_LOAD_RATE", "100"))
-SECONDS = size(20, 60, "DINTERO_LOAD_SECONDS")
+SECONDS = size(60, 60, "DINTERO_LOAD_SECONDS")
 PAYMENTS = 300
 REPLAYS = 1000
 WORKERS = 4
