@@ -65,6 +65,12 @@ class DinteroSettings:
     #: A reconciler pass takes no new item after this many seconds (keep it
     #: below the schedule's period); the rest waits for the next pass.
     RECONCILE_TIME_LIMIT: float = 240.0
+    #: Authorized payments with money still open are read again when their last
+    #: sync is this many seconds old (a Backoffice capture, refund or void whose
+    #: callback was lost); 0 turns it off. One transaction read per payment per period.
+    RECONCILE_REVISIT: float = 6 * 3600.0
+    #: ... for this many days after the payment was created.
+    RECONCILE_REVISIT_DAYS: int = 30
     #: An operation whose outcome is unknown, and whose event is still absent
     #: this many seconds later, is taken as never applied (so it may be retried).
     UNKNOWN_GRACE: float = 120.0

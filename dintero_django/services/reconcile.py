@@ -19,7 +19,7 @@ from django.utils import timezone
 from ..client import CheckoutClient
 from ..conf import get_settings
 from ..exceptions import DinteroError
-from ..models import Operation, Order, Payment
+from ..models import Operation, Order, Payment, TransactionStatus
 from . import money
 from .leases import Busy
 from .orders import push_order
@@ -28,6 +28,8 @@ from .sync import RetryLater, flag, sync_payment
 logger = logging.getLogger("dintero_django.reconcile")
 
 WAITING = (Payment.State.CREATED, Payment.State.AWAITING, Payment.State.PENDING)
+#: Nothing can move any more: no revisit.
+FINAL_STATUSES = (TransactionStatus.REFUNDED, TransactionStatus.AUTHORIZATION_VOIDED)
 BATCH = 200  # primary keys read per query: a pass walks every item, a batch at a time
 
 
@@ -70,6 +72,7 @@ def reconcile(*, older_than: float | None = None, time_limit: float | None = Non
     _orders(cutoff, run)
     _payments(cutoff, run)
     _unrecorded_authorizations(run)
+    _open_authorizations(conf.RECONCILE_REVISIT, conf.RECONCILE_REVISIT_DAYS, run)
     _money_operations(cutoff, run)
     _unrecorded_money_operations(run)
     _superseded_payments(cutoff, run)
@@ -103,6 +106,23 @@ def _unrecorded_authorizations(run: _Pass) -> None:
     missing = Payment.objects.filter(is_active=True, state=Payment.State.AUTHORIZED, needs_attention=False)
     for payment_pk in run.pks(missing.filter(~Exists(recorded))):
         _run(run.counts, "authorizations", sync_payment, payment_pk)
+
+
+def _open_authorizations(every: float, days: int, run: _Pass) -> None:
+    """Authorized payments not read for ``every`` seconds: a move made in Dintero's
+    Backoffice (capture, refund, void) whose callback was lost shows up here."""
+    if every <= 0:
+        return
+    now = timezone.now()
+    stale = Payment.objects.filter(
+        is_active=True,
+        state=Payment.State.AUTHORIZED,
+        needs_attention=False,
+        created_at__gt=now - timedelta(days=days),
+        last_synced_at__lt=now - timedelta(seconds=every),
+    ).exclude(status__in=FINAL_STATUSES)
+    for payment_pk in run.pks(stale):
+        _run(run.counts, "revisits", sync_payment, payment_pk)
 
 
 def _money_operations(cutoff: object, run: _Pass) -> None:

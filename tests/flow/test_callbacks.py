@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 import requests
 from django.core.management import call_command
+from django.utils import timezone
 
 from dintero_django.models import CallbackDelivery, Operation, Payment
 from dintero_django.services import reconcile as reconcile_module
@@ -303,6 +305,33 @@ def test_lost_sync_task_is_recovered_by_the_reconciler(shop: Any) -> None:
 
     payment.refresh_from_db()
     assert payment.captured_amount == 1000 and not payment.sync_pending
+
+
+@pytest.mark.parametrize("revisit", [6 * 3600, 0])
+def test_reconciler_revisits_authorizations_for_lost_backoffice_moves(
+    shop: Any, settings: Any, revisit: int
+) -> None:
+    settings.DINTERO = {**settings.DINTERO, "RECONCILE_REVISIT": revisit}
+    order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    shop.control.add_fault(operation="callback", action="drop", times=1)
+    shop.control.backoffice_capture(tx, amount=1000)
+    shop.control.wait_callbacks()
+
+    counts = reconcile_module.reconcile(older_than=0)
+    payment.refresh_from_db()
+    assert payment.captured_amount == 0 and "revisits_synced" not in counts, "read 6 h ago at the most"
+
+    seven_hours_ago = timezone.now() - timedelta(hours=7)
+    Payment.objects.filter(pk=payment.pk).update(last_synced_at=seven_hours_ago)
+    counts = reconcile_module.reconcile(older_than=0)
+
+    payment.refresh_from_db()
+    if revisit:
+        assert counts["revisits_synced"] == 1 and payment.captured_amount == 1000
+        assert payment.last_synced_at > seven_hours_ago
+    else:
+        assert "revisits_synced" not in counts and payment.captured_amount == 0
 
 
 def test_reordered_callbacks_end_in_the_latest_state(shop: Any) -> None:
