@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -128,7 +127,8 @@ def steps(repeat: int) -> None:
     Payment.objects.update(sync_pending=False)
 
     client = Client()
-    requests = [signed_request(p) for p in rest]
+    stamp = int(time.time())
+    requests = [support.signed_callback(p, stamp) for p in rest]
     client.get(requests[-1][0], HTTP_DINTERO_SIGNATURE=requests[-1][1], HTTP_EVENT_DELIVERY=str(uuid.uuid4()))
     with timed("**the callback view** (test client, whole middleware stack)", repeat):
         for target, signature in requests[:repeat]:
@@ -140,23 +140,6 @@ def steps(repeat: int) -> None:
     with timed("the minimal view (test client)", repeat):
         for _ in range(repeat):
             client.get("/bench/minimal/")
-
-
-def signed_request(payment: Any) -> tuple[str, str]:
-    from dintero_django.adapters import get_adapter
-    from dintero_django.conf import get_settings
-    from dintero_django.signature import signature_header
-
-    conf = get_settings()
-    params = {
-        "transaction_id": str(payment.transaction_id),
-        "session_id": str(payment.session_id),
-        "merchant_reference": str(payment.order.dintero_order_id),
-    }
-    full = f"{get_adapter().callback_url(payment.order)}&{urlencode(params)}"
-    parts = urlsplit(full)
-    signature = signature_header(conf.signature_secrets[0], conf.ACCOUNT_ID, "GET", full, int(time.time()))
-    return f"{parts.path}?{parts.query}", signature
 
 
 if __name__ == "__main__":

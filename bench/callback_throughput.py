@@ -35,7 +35,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -110,28 +110,16 @@ def main() -> int:
 
 def callback_file(url: str, logdir: Path, broker: str) -> Path:
     """Sign one callback per paid payment, in random order, right before the run."""
-    from dintero_django.adapters import get_adapter
-    from dintero_django.conf import get_settings
     from dintero_django.models import Payment
-    from dintero_django.signature import signature_header
 
     Payment.objects.filter(sync_pending=True).update(sync_pending=False)
     support.flush_redis(broker)
-    conf = get_settings()
-    adapter = get_adapter()
     stamp = int(time.time())
     paid = list(Payment.objects.filter(transaction_id__isnull=False).select_related("order").order_by("?"))
     lines = []
     for payment in paid:
-        params = {
-            "transaction_id": str(payment.transaction_id),
-            "session_id": str(payment.session_id),
-            "merchant_reference": str(payment.order.dintero_order_id),
-        }
-        full = f"{adapter.callback_url(payment.order)}&{urlencode(params)}"
-        parts = urlsplit(full)
-        signature = signature_header(conf.signature_secrets[0], conf.ACCOUNT_ID, "GET", full, stamp)
-        lines.append(f"{parts.path}?{parts.query}\t{signature}\t{uuid.uuid4()}")
+        target, signature = support.signed_callback(payment, stamp)
+        lines.append(f"{target}\t{signature}\t{uuid.uuid4()}")
     path = logdir / "callbacks.tsv"
     path.write_text("\n".join(lines) + "\n")
     return path

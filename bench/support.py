@@ -339,3 +339,27 @@ def stopping(*procs: Proc) -> Iterator[None]:
     finally:
         for proc in reversed(procs):
             proc.stop()
+
+
+# -- callbacks -------------------------------------------------------------------------
+
+
+def signed_callback(payment: Any, stamp: int) -> tuple[str, str]:
+    """The path and query of ``payment``'s callback (as Dintero would call it, paid)
+    and its ``Dintero-Signature`` header made at ``stamp`` (Unix seconds)."""
+    from urllib.parse import urlencode, urlsplit
+
+    from dintero_django.adapters import get_adapter
+    from dintero_django.conf import get_settings
+    from dintero_django.signature import signature_header
+
+    conf = get_settings()
+    params = {
+        "transaction_id": str(payment.transaction_id),
+        "session_id": str(payment.session_id),
+        "merchant_reference": str(payment.order.dintero_order_id),
+    }
+    full = f"{get_adapter().callback_url(payment.order)}&{urlencode(params)}"
+    parts = urlsplit(full)
+    signature = signature_header(conf.signature_secrets[0], conf.ACCOUNT_ID, "GET", full, stamp)
+    return f"{parts.path}?{parts.query}", signature
