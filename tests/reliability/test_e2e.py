@@ -97,12 +97,11 @@ def test_end_to_end_faults_eager(shop: Any, settings: Any) -> None:
     run(shop, size(150, 150), "e2e-eager", drain=lambda: None, threads=4)
 
 
-@pytest.mark.nightly
 @pytest.mark.postgres
 @pytest.mark.worker
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(size(900, 3600))
 def test_end_to_end_faults_real_worker(shop: Any, settings: Any, tmp_path: Any) -> None:
     compress(shop, settings)
     with worker_running(shop, settings, "e2e-worker") as worker:
-        orders = size(1000, 1000, "DINTERO_E2E_ORDERS")
+        orders = size(300, 1000, "DINTERO_E2E_ORDERS")
         run(shop, orders, "e2e-worker", drain=worker.drain, threads=6, repost_after=5)
