@@ -310,6 +310,13 @@ def summary(
     worker_memory: support.MemoryWatch,
 ) -> None:
     print()
+    if results:
+        table(results, sizes)
+    print(f"web (gunicorn master + 2 workers): {web_memory.describe()}")
+    print(f"celery worker (main + 2 children): {worker_memory.describe()}")
+
+
+def table(results: list[dict[str, Any]], sizes: list[int]) -> None:
     print("| figure | " + " | ".join(f"{s:,} orders in DB" for s in sizes) + " |")
     print("| --- | " + " | ".join("---" for _ in sizes) + " |")
     rows = [
@@ -327,7 +334,7 @@ def summary(
     for label, key in rows:
         cells = [support.spread([r[key] for r in results if r["size"] == s]) for s in sizes]
         print(f"| {label} | " + " | ".join(cells) + " |")
-    if len(sizes) >= 2 and results:
+    if len(sizes) >= 2:
         first, last = sizes[0], sizes[-1]
         for label, key in (("wall", "per_1000"), ("worker CPU", "worker_cpu_ms")):
             small = sorted(r[key] for r in results if r["size"] == first)
@@ -335,8 +342,6 @@ def summary(
             ratio = large[len(large) // 2] / small[len(small) // 2]
             print(f"per-order {label} cost at {last:,} / at {first:,}: {ratio:.2f}x (medians)")
     print()
-    print(f"web (gunicorn master + 2 workers): {web_memory.describe()}")
-    print(f"celery worker (main + 2 children): {worker_memory.describe()}")
 
 
 if __name__ == "__main__":
