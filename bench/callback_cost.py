@@ -107,6 +107,13 @@ def steps(repeat: int) -> None:
                 step(payment)
 
     each("round trip (`SELECT 1`)", lambda p: connection.cursor().execute("SELECT 1"))
+    # The floor of any durable callback: the smallest row there is, committed (fsync).
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_smallest_write (x integer)")
+    each(
+        "smallest durable write (one-integer INSERT, commit)",
+        lambda p: connection.cursor().execute("INSERT INTO bench_smallest_write VALUES (1)"),
+    )
     each(
         "find the payment (by session_id)",
         lambda p: Payment.objects.filter(session_id=p.session_id).only("pk", "sync_pending").first(),
