@@ -44,6 +44,10 @@ class RetryLater(Exception):
         super().__init__(message)
         self.countdown = countdown
 
+    def __reduce__(self) -> tuple[type[RetryLater], tuple[str, float]]:
+        # Celery pickles the exception of a task that ran out of retries.
+        return RetryLater, (str(self), self.countdown)
+
 
 @dataclass(frozen=True)
 class RemoteAmounts:
@@ -293,7 +297,7 @@ def record_authorization(payment: Payment) -> Operation | None:
     if operation.state == Operation.State.SUCCEEDED:
         return operation
     try:
-        with order_lease(payment.order_id, seconds=60):
+        with order_lease(payment.order_id):
             operation.refresh_from_db()
             if operation.state != Operation.State.SUCCEEDED:
                 _post_authorization(payment, operation)

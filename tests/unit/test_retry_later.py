@@ -1,0 +1,13 @@
+"""RetryLater crosses process boundaries: Celery pickles the error of a task out of retries."""
+
+from __future__ import annotations
+
+import pickle
+
+from dintero_django.services.sync import RetryLater
+
+
+def test_retry_later_survives_pickling() -> None:
+    error = pickle.loads(pickle.dumps(RetryLater("another worker is recording this order", 2)))
+    assert isinstance(error, RetryLater)
+    assert str(error) == "another worker is recording this order" and error.countdown == 2
