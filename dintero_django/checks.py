@@ -111,6 +111,16 @@ def _warnings(conf: Any) -> list[CheckMessage]:
                 id="dintero.W006",
             )
         )
+    longest_call = (conf.CONNECT_TIMEOUT + conf.READ_TIMEOUT) * (conf.MAX_RETRIES + 1)
+    if longest_call >= conf.LEASE_SECONDS:
+        messages.append(
+            Warning(
+                f"DINTERO['LEASE_SECONDS'] ({conf.LEASE_SECONDS:g} s) is not longer than one remote call "
+                f"with its retries ({longest_call:g} s): a slow holder's lease could expire while it "
+                "still works, and a second worker take the order over.",
+                id="dintero.W007",
+            )
+        )
     if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
         messages.append(Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005"))
     return messages

@@ -62,6 +62,10 @@ class DinteroSettings:
     POLL_MAX: int = 20
     #: Payments / operations untouched for this long are picked up by the reconciler.
     RECONCILE_AFTER: float = 60.0
+    #: How long a worker may hold an order (pushing it, recording an operation in the
+    #: Orders API) before another may take over: a crashed holder's lease expires then.
+    #: Keep it above the longest remote work one holder does (check dintero.W007).
+    LEASE_SECONDS: float = 120.0
     #: A reconciler pass takes no new item after this many seconds (keep it
     #: below the schedule's period); the rest waits for the next pass.
     RECONCILE_TIME_LIMIT: float = 240.0

@@ -14,6 +14,7 @@ from datetime import timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from ..conf import get_settings
 from ..models import Order
 
 
@@ -22,9 +23,10 @@ class Busy(Exception):
 
 
 @contextmanager
-def order_lease(order_pk: int, seconds: float = 120) -> Iterator[None]:
+def order_lease(order_pk: int, seconds: float | None = None) -> Iterator[None]:
+    """Hold the order for ``seconds`` (default ``LEASE_SECONDS``) or until the block ends."""
     now = timezone.now()
-    until = now + timedelta(seconds=seconds)
+    until = now + timedelta(seconds=get_settings().LEASE_SECONDS if seconds is None else seconds)
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     if not Order.objects.filter(free, pk=order_pk).update(lease_until=until):
         raise Busy(f"order {order_pk} is being pushed by another worker")

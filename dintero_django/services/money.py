@@ -393,7 +393,7 @@ def record_in_orders(operation_pk: int) -> Operation:
     # One writer per order: two recorders of one operation (a caller and the reconciler,
     # two syncs adopting one Backoffice capture) would both read "absent" and both post.
     try:
-        with order_lease(parent.order_id, seconds=60):
+        with order_lease(parent.order_id):
             record.refresh_from_db()
             if record.state != State.SUCCEEDED:
                 _post_record(parent, record, collection)

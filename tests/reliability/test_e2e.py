@@ -36,6 +36,8 @@ TIMINGS = {
     "POLL_INTERVAL": 0.1,
     "RECONCILE_AFTER": 0,
     "UNKNOWN_GRACE": 0,
+    # A pool process killed while holding an order's lease blocks that order this long.
+    "LEASE_SECONDS": 15,
 }
 
 

@@ -41,6 +41,7 @@ def test_good_settings_pass(settings: Any) -> None:
         ({"ACCOUNT_ID": "P12345678", "CHECKOUT_URL": "http://127.0.0.1:1"}, "dintero.W003"),
         ({"SITE_URL": ""}, "dintero.W004"),
         ({"CALLBACK_METHOD": "PUT"}, "dintero.W005"),
+        ({"LEASE_SECONDS": 10, "READ_TIMEOUT": 5, "CONNECT_TIMEOUT": 1, "MAX_RETRIES": 1}, "dintero.W007"),
         ({"ADAPTER": "dintero_django.adapters.DefaultOrderAdapter"}, "dintero.W006"),
         ({"ADAPTER": "no.such.Adapter"}, "dintero.E007"),
         ({"ADAPTER": "dintero_django.models.Order"}, "dintero.E007"),

@@ -21,10 +21,13 @@ from typing import Any
 import requests
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
+from dintero_django.conf import get_settings
 from dintero_django.exceptions import DinteroError, PaymentError
-from dintero_django.models import Payment
+from dintero_django.models import Order, Payment
 from dintero_django.services import money
+from tests.celery_worker import wait_until
 
 OUTCOMES = {
     "AUTHORIZED": 70,
@@ -195,6 +198,17 @@ def settle(control: Any, drain: Callable[[], None]) -> None:
     control.advance_clock(5)  # release delayed callbacks and scheduled 202 completions
     control.wait_callbacks(timeout=120)
     drain()
+    leases_expired()
+
+
+def leases_expired() -> None:
+    """Settled includes this: a worker killed while holding an order's lease holds it
+    until ``LEASE_SECONDS`` have passed (the reconciler would find it busy)."""
+    wait_until(
+        lambda: not Order.objects.filter(lease_until__gt=timezone.now()).exists(),
+        get_settings().LEASE_SECONDS + 10,
+        "the orders' leases to be released or to expire",
+    )
 
 
 def reconcile_once() -> dict[str, int]:
