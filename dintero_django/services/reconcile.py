@@ -185,10 +185,13 @@ def _check_extra_transactions(order: Order, found: list[dict[str, object]], coun
 
 def _run(counts: Counter[str], label: str, func: object, pk: int) -> None:
     try:
-        func(pk)  # type: ignore[operator]
-        counts[f"{label}_synced"] += 1
+        result = func(pk)  # type: ignore[operator]
     except (Busy, RetryLater):
         counts[f"{label}_busy_or_pending"] += 1
     except DinteroError as error:
         counts[f"{label}_error"] += 1
         logger.warning("reconcile %s %s failed: %s", label, pk, error)
+    else:
+        # Recording an operation reports a busy order by leaving the record open.
+        still_open = isinstance(result, Operation) and result.state in Operation.OPEN_STATES
+        counts[f"{label}_busy_or_pending" if still_open else f"{label}_synced"] += 1

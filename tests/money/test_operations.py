@@ -3,15 +3,18 @@ no money moves twice, whatever the network does."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from dintero_django import signals
 from dintero_django.exceptions import PaymentError
-from dintero_django.models import Operation, Payment
+from dintero_django.models import Operation, Order, Payment
 from dintero_django.services import money
+from dintero_django.services.reconcile import reconcile
 from tests.helpers import remote_records, start_and_pay
 
 pytestmark = pytest.mark.timeout(90)
@@ -232,3 +235,19 @@ def test_backoffice_operations_update_local_state(shop: Any, paid: Payment) -> N
     paid.refresh_from_db()
     assert paid.captured_amount == 5000
     assert received == [5000]
+
+
+def test_a_record_whose_order_is_leased_waits_for_the_next_pass(shop: Any, paid: Payment) -> None:
+    """A worker killed while holding the order's lease: the pass reports the record as
+    busy, not synced, and the pass after the lease expired records it."""
+    shop.control.add_fault(operation="order_op_create", action="error_before", status=503, times=1)
+    operation = money.capture(paid.pk, amount=2500)
+    Order.objects.filter(pk=paid.order_id).update(lease_until=timezone.now() + timedelta(seconds=60))
+
+    counts = reconcile(older_than=0)
+
+    assert counts.get("records_busy_or_pending") == 1 and "records_synced" not in counts
+    assert operation.records.get().state == Operation.State.UNKNOWN
+    Order.objects.filter(pk=paid.order_id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert reconcile(older_than=0).get("records_synced") == 1
+    assert len(remote_records(paid.order.dintero_order_id, "captures")) == 1
