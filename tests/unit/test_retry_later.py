@@ -8,6 +8,7 @@ from dintero_django.services.sync import RetryLater
 
 
 def test_retry_later_survives_pickling() -> None:
-    error = pickle.loads(pickle.dumps(RetryLater("another worker is recording this order", 2)))
+    pickled = pickle.dumps(RetryLater("another worker is recording this order", 2))
+    error = pickle.loads(pickled)  # noqa: S301 - bytes this test just made
     assert isinstance(error, RetryLater)
     assert str(error) == "another worker is recording this order" and error.countdown == 2
