@@ -68,9 +68,14 @@ def callback(request: HttpRequest) -> HttpResponse:
             dedupe=False,
         )
         return HttpResponse("order not known yet", status=503)
-    if not _store(request, params, signature_ok, CallbackDelivery.Outcome.ACCEPTED, payment):
+    try:
+        # One transaction, one commit: the delivery is never stored without its sync
+        # being claimed (a retry of it would be taken for a repeat and queue nothing).
+        with transaction.atomic():
+            _store(request, params, signature_ok, CallbackDelivery.Outcome.ACCEPTED, payment)
+            enqueue_sync(payment, transaction_id or None, event_id=params.get("event_id") or None)
+    except IntegrityError:
         return HttpResponse(status=200)  # a repeat of a stored delivery
-    enqueue_sync(payment, transaction_id or None, event_id=params.get("event_id") or None)
     return HttpResponse(status=200)
 
 
@@ -111,29 +116,25 @@ def _store(
     payment: Payment | None,
     *,
     dedupe: bool = True,
-) -> bool:
-    """Store the delivery; False when this event-delivery id was stored before."""
+) -> None:
+    """Store the delivery; IntegrityError when this event-delivery id was stored before."""
     headers = {name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers}
     delivery_id = request.headers.get("event-delivery", "")[:100] or None
-    try:
-        CallbackDelivery.objects.create(
-            method=request.method or "GET",
-            query=params,
-            headers=headers,
-            remote_addr=request.META.get("REMOTE_ADDR") or None,
-            event_delivery=delivery_id if dedupe else None,
-            transaction_id=params.get("transaction_id", ""),
-            session_id=params.get("session_id") or params.get("sid") or "",
-            merchant_reference=params.get("merchant_reference", ""),
-            event=params.get("event", "")[:16],
-            error=params.get("error", "")[:32],
-            signature_valid=signature_ok,
-            outcome=outcome,
-            payment=payment,
-        )
-    except IntegrityError:
-        return False
-    return True
+    CallbackDelivery.objects.create(
+        method=request.method or "GET",
+        query=params,
+        headers=headers,
+        remote_addr=request.META.get("REMOTE_ADDR") or None,
+        event_delivery=delivery_id if dedupe else None,
+        transaction_id=params.get("transaction_id", ""),
+        session_id=params.get("session_id") or params.get("sid") or "",
+        merchant_reference=params.get("merchant_reference", ""),
+        event=params.get("event", "")[:16],
+        error=params.get("error", "")[:32],
+        signature_valid=signature_ok,
+        outcome=outcome,
+        payment=payment,
+    )
 
 
 @require_GET

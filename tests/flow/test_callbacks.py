@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 import requests
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 
+from dintero_django import views
 from dintero_django.models import CallbackDelivery, Operation, Payment
 from dintero_django.services import reconcile as reconcile_module
 from tests.helpers import (
@@ -79,6 +81,38 @@ def test_repeated_event_delivery_id_is_stored_once(shop: Any) -> None:
 
     assert CallbackDelivery.objects.filter(event_delivery="delivery-1").count() == 1
     assert len(remote_records(payment.order.dintero_order_id, "authorizations")) == 1
+
+
+def test_a_callback_failing_midway_stores_nothing_and_its_retry_is_processed(
+    shop: Any, monkeypatch: Any
+) -> None:
+    shop.control.add_fault(operation="callback", action="drop", times=1)
+    order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    real_enqueue = views.enqueue_sync
+    failures = [OperationalError("server closed the connection unexpectedly")]
+
+    def enqueue_after_a_lost_connection(*args: Any, **kwargs: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return real_enqueue(*args, **kwargs)
+
+    monkeypatch.setattr(views, "enqueue_sync", enqueue_after_a_lost_connection)
+    headers = {"event-delivery": "delivery-midway"}
+
+    first = signed_callback(shop, _params(payment, tx), headers=headers)
+
+    assert first.status_code == 500, "Dintero retries a 5xx"
+    assert not CallbackDelivery.objects.filter(event_delivery="delivery-midway").exists()
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AWAITING and not payment.sync_pending
+
+    retry = signed_callback(shop, _params(payment, tx), headers=headers)
+
+    assert retry.status_code == 200
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AUTHORIZED, "the retry was not taken for a repeat"
+    assert CallbackDelivery.objects.filter(event_delivery="delivery-midway").count() == 1
 
 
 def test_return_before_callback(shop: Any) -> None:
