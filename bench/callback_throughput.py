@@ -1,6 +1,6 @@
 """Callback path throughput and latency, side by side with a minimal Django view.
 
-    .venv/bin/python bench/callback_throughput.py [--runs 3] [--duration 15] [--rate 100]
+    .venv/bin/python bench/callback_throughput.py [--runs 3] [--duration 15] [--rate 100] [--ceiling]
 
 One gunicorn (2 sync workers, bench.settings: PostgreSQL with persistent
 connections, Redis broker and cache) serves both ``/dintero/callback/`` and
@@ -18,8 +18,14 @@ Every callback is validly signed, for a distinct paid payment with its own
 ``event-delivery`` id, so each one takes the full path: find the payment, store
 the delivery, claim the sync and publish the task to Redis (no worker consumes
 it here: bench/end_to_end.py runs one). The signatures are made right before each
-run, and a run is far shorter than ``SIGNATURE_TOLERANCE`` (300 s). Peak RSS of
-the gunicorn processes is reported at the end.
+run, and a run is far shorter than ``SIGNATURE_TOLERANCE`` (300 s). A run that
+sends more callbacks than there are paid payments would repeat deliveries (cheap:
+nothing to store or queue), so such a run is flagged NOT VALID (raise ``--orders``),
+as is a run with any non-2xx answer. Peak RSS of the gunicorn processes is reported at the end.
+
+``--ceiling`` adds ``/bench/ceiling/`` to each closed-loop pair: the fastest durable
+callback we could write (bench/ceiling.py, one PostgreSQL statement), which shows
+how much of the gap to the minimal view any callback must pay.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import openloop, support
 
 COMMAND = ".venv/bin/python bench/callback_throughput.py"
+CEILING_PATH = "/bench/ceiling/"
 WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_callbacks.lua"
 
 
@@ -54,7 +61,8 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--rate", type=float, default=100.0, help="requests/s of the open-loop runs")
     parser.add_argument("--rate-duration", type=int, default=30, help="seconds per open-loop run")
-    parser.add_argument("--orders", type=int, default=10_000, help="orders in the database")
+    parser.add_argument("--orders", type=int, default=25_000, help="orders in the database")
+    parser.add_argument("--ceiling", action="store_true", help="also run bench/ceiling.py's view")
     parser.add_argument(
         "--threads", type=int, default=1, help="threads per gunicorn worker (> 1: gthread workers)"
     )
@@ -81,15 +89,19 @@ def main() -> int:
     print(f"gunicorn {url} (logs in {logdir}); {args.orders:,} orders in the database")
     print()
     pairs: list[tuple[dict[str, float], dict[str, float]]] = []
+    ceilings: list[dict[str, float]] = []
     fixed: list[tuple[str, dict[str, float]]] = []
     with support.stopping(web), support.MemoryWatch(web.pid) as memory:
         for run in range(1, args.runs + 1):
             minimal = wrk(f"{url}/bench/minimal/", args, None)
             show(f"run {run} minimal", minimal)
-            callbacks = callback_file(url, logdir, broker)
-            callback = wrk(url, args, callbacks)
+            callback = wrk(url, args, callback_file(url, logdir, broker))
             show(f"run {run} callback", callback, stored_since=callback["started_at"])
             pairs.append((minimal, callback))
+            if args.ceiling:
+                ceiling = wrk(url, args, callback_file(url, logdir, broker, CEILING_PATH))
+                show(f"run {run} ceiling", ceiling, stored_since=ceiling["started_at"])
+                ceilings.append(ceiling)
         print()
         for run in range(1, max(2, args.runs - 1) + 1):
             for name in ("minimal", "callback"):
@@ -100,7 +112,7 @@ def main() -> int:
                     f"p50 {figures['p50']:.1f} ms  p90 {figures['p90']:.1f} ms  p99 {figures['p99']:.1f} ms  "
                     f"max {figures['max']:.1f} ms  errors {figures['errors']:.0f}  (load {support.load()})"
                 )
-    summary(pairs, fixed, args, memory)
+    summary(pairs, ceilings, fixed, args, memory)
     support.flush_redis(broker)
     return 0
 
@@ -108,8 +120,9 @@ def main() -> int:
 # -- closed loop: wrk -------------------------------------------------------------------
 
 
-def callback_file(url: str, logdir: Path, broker: str) -> Path:
-    """Sign one callback per paid payment, in random order, right before the run."""
+def callback_file(url: str, logdir: Path, broker: str, path: str | None = None) -> Path:
+    """Sign one callback per paid payment, in random order, right before the run
+    (``path``: another view than the app's callback)."""
     from dintero_django.models import Payment
 
     Payment.objects.filter(sync_pending=True).update(sync_pending=False)
@@ -118,7 +131,7 @@ def callback_file(url: str, logdir: Path, broker: str) -> Path:
     paid = list(Payment.objects.filter(transaction_id__isnull=False).select_related("order").order_by("?"))
     lines = []
     for payment in paid:
-        target, signature = support.signed_callback(payment, stamp)
+        target, signature = support.signed_callback(payment, stamp, path)
         lines.append(f"{target}\t{signature}\t{uuid.uuid4()}")
     path = logdir / "callbacks.tsv"
     path.write_text("\n".join(lines) + "\n")
@@ -138,6 +151,9 @@ def wrk(url: str, args: Any, callbacks: Path | None) -> dict[str, float]:
     output = subprocess.run([*command, url], capture_output=True, text=True, env=env, check=True).stdout
     figures = parse_wrk(output)
     figures["load"] = load
+    if callbacks is not None:
+        wrapped = figures["requests"] > len(callbacks.read_text().splitlines())
+        figures["invalid"] = float(wrapped or figures["non2xx"] > 0)
     figures["started_at"] = started.timestamp()
     return figures
 
@@ -178,6 +194,8 @@ def show(label: str, figures: dict[str, float], stored_since: float | None = Non
         stored = CallbackDelivery.objects.filter(received_at__gte=since)
         valid = stored.filter(signature_valid=True, outcome="accepted").count()
         extra = f"  stored {stored.count()} (valid+accepted {valid})"
+        if figures.get("invalid"):
+            extra += "  NOT VALID: non-2xx answers, or more requests than callbacks (raise --orders)"
     print(
         f"{label:<18} {figures['rps']:8.1f} req/s  p50 {figures['p50']:6.1f} ms  "
         f"p90 {figures['p90']:6.1f} ms  p99 {figures['p99']:6.1f} ms  non-2xx {figures['non2xx']:.0f}  "
@@ -208,6 +226,7 @@ def fixed_rate(url: str, name: str, args: Any, logdir: Path, broker: str) -> dic
 
 def summary(
     pairs: list[tuple[dict[str, float], dict[str, float]]],
+    ceilings: list[dict[str, float]],
     fixed: list[tuple[str, dict[str, float]]],
     args: Any,
     memory: support.MemoryWatch,
@@ -220,6 +239,15 @@ def summary(
     print(f"| minimal view, req/s (wrk -t1 -c{args.connections}) | {minimal_rps} |")
     print(f"| callback, req/s | {support.spread([c['rps'] for _, c in pairs])} |")
     print(f"| callback / minimal | {support.spread([r * 100 for r in ratios])} % |")
+    if ceilings:
+        print(f"| ceiling (bench/ceiling.py), req/s | {support.spread([c['rps'] for c in ceilings])} |")
+        best = [c["rps"] / m["rps"] * 100 for (m, _), c in zip(pairs, ceilings, strict=True)]
+        print(f"| ceiling / minimal | {support.spread(best)} % |")
+        mine = [cb["rps"] / c["rps"] * 100 for (_, cb), c in zip(pairs, ceilings, strict=True)]
+        print(f"| callback / ceiling | {support.spread(mine)} % |")
+    invalid = sum(1 for _, c in pairs if c.get("invalid")) + sum(1 for c in ceilings if c.get("invalid"))
+    if invalid:
+        print(f"| runs NOT VALID (non-2xx, or callbacks repeated: raise --orders) | {invalid} |")
     print(f"| minimal p99 under wrk, ms | {support.spread([m['p99'] for m, _ in pairs])} |")
     print(f"| callback p99 under wrk, ms | {support.spread([c['p99'] for _, c in pairs])} |")
     for name in ("minimal", "callback"):

@@ -344,9 +344,10 @@ def stopping(*procs: Proc) -> Iterator[None]:
 # -- callbacks -------------------------------------------------------------------------
 
 
-def signed_callback(payment: Any, stamp: int) -> tuple[str, str]:
+def signed_callback(payment: Any, stamp: int, path: str | None = None) -> tuple[str, str]:
     """The path and query of ``payment``'s callback (as Dintero would call it, paid)
-    and its ``Dintero-Signature`` header made at ``stamp`` (Unix seconds)."""
+    and its ``Dintero-Signature`` header made at ``stamp`` (Unix seconds); ``path``
+    replaces the callback view's path (bench/ceiling.py's view)."""
     from urllib.parse import urlencode, urlsplit
 
     from dintero_django.adapters import get_adapter
@@ -361,5 +362,8 @@ def signed_callback(payment: Any, stamp: int) -> tuple[str, str]:
     }
     full = f"{get_adapter().callback_url(payment.order)}&{urlencode(params)}"
     parts = urlsplit(full)
+    if path is not None:
+        full = parts._replace(path=path).geturl()
+        parts = urlsplit(full)
     signature = signature_header(conf.signature_secrets[0], conf.ACCOUNT_ID, "GET", full, stamp)
     return f"{parts.path}?{parts.query}", signature

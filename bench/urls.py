@@ -1,4 +1,5 @@
-"""The test URLconf plus ``/bench/minimal/``: the baseline the callback path is compared with.
+"""The test URLconf plus ``/bench/minimal/``, the baseline the callback path is compared
+with, and ``/bench/ceiling/``, the fastest durable callback (bench/ceiling.py).
 
 The minimal view lives here only (never in the app): it answers 200 through the
 same middleware stack, without touching the database.
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
+from bench.ceiling import ceiling
 from tests.urls import urlpatterns as test_urlpatterns
 
 
@@ -20,4 +22,8 @@ def minimal(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=200)
 
 
-urlpatterns = [*test_urlpatterns, path("bench/minimal/", minimal, name="bench-minimal")]
+urlpatterns = [
+    *test_urlpatterns,
+    path("bench/minimal/", minimal, name="bench-minimal"),
+    path("bench/ceiling/", ceiling, name="bench-ceiling"),
+]
