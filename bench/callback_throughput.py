@@ -15,8 +15,8 @@ in bench/urls.py only). On loopback:
    a slow answer cannot hide the requests queued behind it): p50 / p99.
 
 Every callback is validly signed, for a distinct paid payment with its own
-``event-delivery`` id, so each one takes the full path: find the payment, store
-the delivery, claim the sync and publish the task to Redis (no worker consumes
+``event-delivery`` id, so each one takes the full path: find the payment, claim
+the sync, publish the task to Redis and store the delivery (no worker consumes
 it here: bench/end_to_end.py runs one). The signatures are made right before each
 run, and a run is far shorter than ``SIGNATURE_TOLERANCE`` (300 s). A run that
 sends more callbacks than there are paid payments would repeat deliveries (cheap:
