@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from datetime import datetime
 
 from django.contrib.auth.decorators import login_not_required
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -48,6 +50,7 @@ MAX_PARAM = 100
 @transaction.non_atomic_requests
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest) -> HttpResponse:
+    received_at = timezone.now()
     params = {key: str(value)[:MAX_PARAM] for key, value in request.GET.items()}
     try:
         signature_ok = _verify(request)
@@ -60,23 +63,18 @@ def callback(request: HttpRequest) -> HttpResponse:
     payment = _find_payment(params)
     if payment is None:
         # Not committed yet (or not ours): 5xx makes Dintero retry, a 4xx would not.
-        _store(
-            request,
-            params,
-            signature_ok,
-            CallbackDelivery.Outcome.UNKNOWN_ORDER,
-            None,
-            dedupe=False,
-        )
+        outcome = CallbackDelivery.Outcome.UNKNOWN_ORDER
+        _store(request, received_at, params, signature_ok, outcome, None, dedupe=False)
         return HttpResponse("order not known yet", status=503)
     # Claim (and queue) the sync before storing the delivery: a delivery stored without
     # its sync would make Dintero's retry look like a repeat, and nothing would be
     # queued until the reconciler came. Two autocommit statements cost fewer round
     # trips than one transaction (BEGIN, COMMIT) and the same work.
-    enqueue_sync(payment, transaction_id or None, event_id=params.get("event_id") or None)
+    queued = enqueue_sync(payment, transaction_id or None, event_id=params.get("event_id") or None)
+    outcome = CallbackDelivery.Outcome.ACCEPTED if queued else CallbackDelivery.Outcome.QUEUED_ALREADY
     # IntegrityError: a repeat of a stored delivery; its sync is claimed already, or ran.
     with suppress(IntegrityError):
-        _store(request, params, signature_ok, CallbackDelivery.Outcome.ACCEPTED, payment)
+        _store(request, received_at, params, signature_ok, outcome, payment)
     return HttpResponse(status=200)
 
 
@@ -111,6 +109,7 @@ def _find_payment(params: dict[str, str]) -> Payment | None:
 
 def _store(
     request: HttpRequest,
+    received_at: datetime,
     params: dict[str, str],
     signature_ok: bool | None,
     outcome: str,
@@ -122,6 +121,7 @@ def _store(
     headers = {name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers}
     delivery_id = request.headers.get("event-delivery", "")[:100] or None
     CallbackDelivery.objects.create(
+        received_at=received_at,
         method=request.method or "GET",
         query=params,
         headers=headers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from .payments import Payment
 
@@ -15,7 +16,9 @@ class CallbackDelivery(models.Model):
         REJECTED = "rejected", "Rejected (bad signature or request)"
         UNKNOWN_ORDER = "unknown_order", "Order not known yet (503)"
 
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Stamped when the request arrives (the view passes it), not when the row is saved:
+    # the view queues the sync first, and the sync may finish before the row exists.
+    received_at = models.DateTimeField(default=timezone.now, db_index=True, editable=False)
     method = models.CharField(max_length=8)
     query = models.JSONField(default=dict, help_text="Query parameters as received.")
     headers = models.JSONField(default=dict, help_text="Selected headers (never secrets).")

@@ -115,6 +115,23 @@ def test_a_callback_failing_midway_stores_nothing_and_its_retry_is_processed(
     assert CallbackDelivery.objects.filter(event_delivery="delivery-midway").count() == 1
 
 
+def test_a_delivery_records_its_arrival_and_whether_it_queued_the_sync(shop: Any) -> None:
+    order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    payment.refresh_from_db()
+    first = CallbackDelivery.objects.get(payment=payment)
+    # Tasks run inline here: the sync the callback queued finished before its row was saved.
+    assert first.outcome == CallbackDelivery.Outcome.ACCEPTED
+    assert payment.last_synced_at is not None and first.received_at <= payment.last_synced_at
+    Payment.objects.filter(pk=payment.pk).update(sync_pending=True)  # a sync is queued
+
+    response = signed_callback(shop, _params(payment, tx), headers={"event-delivery": "while-queued"})
+
+    assert response.status_code == 200
+    later = CallbackDelivery.objects.get(event_delivery="while-queued")
+    assert later.outcome == CallbackDelivery.Outcome.QUEUED_ALREADY
+
+
 def test_return_before_callback(shop: Any) -> None:
     shop.control.add_fault(operation="callback", action="drop", times=1)
     order, payment, tx = start_and_pay(shop)
