@@ -19,7 +19,7 @@ from django.db.models import F
 from .conf import get_settings
 from .exceptions import DinteroConfigurationError, DinteroError, is_transient
 from .models import Payment
-from .services import checkout, orders, reconcile, sync
+from .services import checkout, money, orders, reconcile, sync
 from .services.leases import Busy
 
 logger = logging.getLogger("dintero_django.tasks")
@@ -103,6 +103,42 @@ def sync_payment_task(
     _settle_attempt(payment_pk)
 
 
+class RecordStillOpen(Exception):
+    """A money operation's Orders API record could not be written yet."""
+
+
+@shared_task(name="dintero.record_operation", **TASK_OPTIONS)
+def record_operation_task(self: Task[Any, Any], operation_pk: int) -> None:
+    """Record a succeeded capture, refund or void in the Orders API.
+
+    Queued when the inline attempt left the record open: the order was busy with
+    another writer (a sync recording the authorization), a predecessor was not
+    recorded yet, or Dintero failed transiently. Retried with backoff, so the Orders
+    API catches up in seconds; after ``max_retries`` the reconciler takes over.
+    """
+    try:
+        record = money.record_in_orders(operation_pk)
+    except Exception as error:
+        if _transient(error):
+            _retry_or_leave(self, error)
+            return
+        raise
+    if record.is_open:
+        _retry_or_leave(self, RecordStillOpen(f"{record} is still open"))
+
+
+def _retry_or_leave(task: Task[Any, Any], error: Exception) -> None:
+    if task.request.retries >= (task.max_retries or 0):
+        logger.info(
+            "%s gives up after %s retries, the reconciler takes over: %s",
+            task.name,
+            task.request.retries,
+            error,
+        )
+        return
+    _retry(task, error)
+
+
 @shared_task(name="dintero.reconcile", bind=True, acks_late=True, soft_time_limit=240, time_limit=300)
 def reconcile_task(self: Task[Any, Any]) -> dict[str, int]:
     """The backstop: finish whatever callbacks, tasks or responses were lost."""
@@ -154,6 +190,17 @@ def enqueue_sync(payment: Payment, transaction_hint: str | None = None, event_id
     if claimed:
         delay_on_commit(sync_payment_task, payment.pk, transaction_hint, event_id)
     return bool(claimed)
+
+
+def enqueue_record(operation_pk: int) -> None:
+    """Queue another attempt at recording ``operation_pk`` in the Orders API, after commit.
+
+    Not in eager mode: there the task would run at once, an immediate retry, and
+    in-process mode does not retry (see ``_retry``); the reconciler finishes.
+    """
+    if record_operation_task.app.conf.task_always_eager:
+        return
+    delay_on_commit(record_operation_task, operation_pk)
 
 
 def enqueue_checkout(order_pk: int, restart: bool = False) -> None:

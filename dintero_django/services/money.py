@@ -199,7 +199,10 @@ def _run(
         resolve(operation.pk)  # read back now: most unknowns are settled at once
         operation.refresh_from_db()
     if operation.state == State.SUCCEEDED:
-        record_in_orders(operation.pk)
+        if record_in_orders(operation.pk).is_open:
+            from ..tasks import enqueue_record  # late: tasks import services
+
+            enqueue_record(operation.pk)
         operation.refresh_from_db()
     return operation
 

@@ -251,3 +251,31 @@ def test_a_record_whose_order_is_leased_waits_for_the_next_pass(shop: Any, paid:
     Order.objects.filter(pk=paid.order_id).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert reconcile(older_than=0).get("records_synced") == 1
     assert len(remote_records(paid.order.dintero_order_id, "captures")) == 1
+
+
+def test_the_record_task_writes_a_record_the_busy_order_held_up(
+    shop: Any, paid: Payment, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The task a worker runs when an inline record was left open (tests/worker has it
+    queued by a real capture; eager mode queues nothing, its retries would be immediate).
+    Busy: retry later, or leave it to the reconciler once out of retries; free: record."""
+    from dintero_django.tasks import record_operation_task
+
+    Order.objects.filter(pk=paid.order_id).update(lease_until=timezone.now() + timedelta(seconds=60))
+    caplog.set_level("INFO", logger="dintero_django.tasks")
+    capture = money.capture(paid.pk)
+    assert capture.state == Operation.State.SUCCEEDED
+    assert capture.records.get().is_open
+
+    record_operation_task.apply(args=[capture.pk])
+    assert "Not retrying dintero.record_operation in eager mode" in caplog.text
+    record_operation_task.apply(args=[capture.pk], retries=8)
+    assert "dintero.record_operation gives up after 8 retries" in caplog.text
+    assert capture.records.get().is_open
+    assert remote_records(paid.order.dintero_order_id, "captures") == []
+
+    Order.objects.filter(pk=paid.order_id).update(lease_until=None)
+    record_operation_task.apply(args=[capture.pk])
+
+    assert capture.records.get().state == Operation.State.SUCCEEDED
+    assert len(remote_records(paid.order.dintero_order_id, "captures")) == 1
