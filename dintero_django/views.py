@@ -98,7 +98,7 @@ def _verify(request: HttpRequest) -> bool | None:
 def _find_payment(params: dict[str, str]) -> Payment | None:
     session_id = params.get("session_id") or params.get("sid")
     if session_id:
-        payment = Payment.objects.filter(session_id=session_id).only("pk", "sync_pending").first()
+        payment = Payment.objects.filter(session_id=session_id).only("pk").first()
         if payment:
             return payment
     reference = params.get("merchant_reference")
