@@ -65,7 +65,8 @@ def test_a_record_left_open_by_a_busy_order_is_written_by_the_task(
     its Orders API record waits, and the record task writes it when the order is free,
     without the reconciler (which this worker does not run)."""
     payment = _authorized(shop)
-    Order.objects.filter(pk=payment.order_id).update(lease_until=timezone.now() + timedelta(seconds=2))
+    # Long enough that the inline record surely finds it held, short enough to wait out.
+    Order.objects.filter(pk=payment.order_id).update(lease_until=timezone.now() + timedelta(seconds=5))
 
     capture = money.capture(payment.pk, amount=10000)
 
