@@ -44,8 +44,12 @@ class Operation(models.Model):
         FAILED = "failed", "Failed (refused, nothing changed)"
         UNKNOWN = "unknown", "Unknown outcome (to be read back)"
         NEEDS_ATTENTION = "needs_attention", "Needs staff attention"
+        SETTLED = "settled", "Settled by a later attempt or read (own outcome unknown)"
 
     OPEN_STATES = (State.PENDING, State.ACCEPTED, State.UNKNOWN)
+    #: Steps retried as a new attempt (a new row) rather than read back by reference:
+    #: once one attempt reaches the goal, the earlier open ones are settled.
+    RETRIED_STEPS = (Kind.CREATE_DRAFT, Kind.UPDATE_DRAFT, Kind.COMPLETE_ORDER, Kind.CREATE_SESSION)
 
     reference = models.CharField(max_length=40, unique=True, default=new_reference, editable=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)

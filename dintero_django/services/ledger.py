@@ -41,6 +41,21 @@ def succeed(operation: Operation, response: ApiResponse | None = None, *, remote
         operation.request_id = response.request_id or operation.request_id
     operation.error_code = operation.error_message = ""
     operation.save()
+    if operation.kind in Operation.RETRIED_STEPS:
+        settle_earlier(operation.order_id, operation.kind, before=operation)
+
+
+def settle_earlier(order_pk: int, kind: str, *, before: Operation | None = None) -> int:
+    """Close the open attempts of a retried step (``Operation.RETRIED_STEPS``) whose goal
+    is now reached: a later attempt succeeded, or a read showed it done. Their own
+    outcome stays unknown (a lost draft creation may have left an unused draft), but
+    nothing is left to do, so they no longer show as waiting to be read back.
+    """
+    earlier = Operation.objects.filter(order_id=order_pk, kind=kind, state__in=Operation.OPEN_STATES)
+    if before is not None:
+        earlier = earlier.filter(pk__lt=before.pk)
+    now = timezone.now()
+    return earlier.update(state=Operation.State.SETTLED, completed_at=now, updated_at=now)
 
 
 def fail(operation: Operation, error: DinteroError) -> None:

@@ -172,6 +172,7 @@ def _complete(client: OrdersClient, order: Order) -> None:
     # Read back first only if an earlier attempt may have completed it (its answer
     # lost); the first attempt needs no read, and a 4xx below is read back anyway.
     if _attempted_before(order) and _already_completed(client, order):
+        ledger.settle_earlier(order.pk, Operation.Kind.COMPLETE_ORDER)
         return
     operation = ledger.begin(Operation.Kind.COMPLETE_ORDER, order)
     ledger.attempt(operation)

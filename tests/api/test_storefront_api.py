@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from dintero_django.models import Order
+from dintero_django.models import Operation, Order
 from tests.conftest import default_lines
 
 pytestmark = pytest.mark.timeout(60)
@@ -130,3 +130,21 @@ def test_checkout_error_is_reported(shop: Any) -> None:
     assert "Checkout session" in response.json()["checkout_error"]
     again = shop.checkout(order["id"])
     assert again.status_code == 200 and again.json()["checkout_error"] is None
+
+
+def test_a_lost_session_creation_is_settled_when_checkout_gets_its_session(shop: Any) -> None:
+    order = shop.create_order()
+    shop.control.add_fault(operation="session_create", action="error_after", status=500, times=1)
+    assert shop.checkout(order["id"]).status_code == 202
+    [lost] = Operation.objects.filter(order__public_id=order["id"], kind="create_session")
+    assert lost.state == Operation.State.UNKNOWN
+
+    again = shop.checkout(order["id"])
+
+    assert again.status_code == 200 and again.json()["payment"]["checkout_url"]
+    lost.refresh_from_db()
+    assert lost.state == Operation.State.SETTLED
+    states = Operation.objects.filter(order__public_id=order["id"], kind="create_session").values_list(
+        "state", flat=True
+    )
+    assert sorted(states) == ["settled", "succeeded"]

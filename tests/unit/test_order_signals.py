@@ -79,7 +79,26 @@ def test_lost_complete_response_is_read_back(dintero_settings: Any) -> None:
     order.refresh_from_db()
     assert order.completed
     assert ops(dintero_settings, "draft_complete") == 1, "never completed twice"
-    assert Operation.objects.filter(order=order, kind="complete_order", state="unknown").count() == 1
+    # The lost attempt is no longer open: the read showed the order completed.
+    [attempt] = Operation.objects.filter(order=order, kind="complete_order")
+    assert attempt.state == Operation.State.SETTLED and attempt.completed_at
+
+
+def test_a_lost_draft_creation_is_settled_by_the_attempt_that_succeeds(dintero_settings: Any) -> None:
+    dintero_settings.control.add_fault(operation="draft_create", action="error_after", status=500, times=1)
+    order = make_order()  # the push after commit sees an unknown outcome
+    first = Operation.objects.get(order=order, kind="create_draft")
+    assert first.state == Operation.State.UNKNOWN and not first.completed_at
+
+    push_order(order.pk)
+
+    order.refresh_from_db()
+    assert order.dintero_draft_id
+    first.refresh_from_db()
+    second = Operation.objects.get(order=order, kind="create_draft", state=Operation.State.SUCCEEDED)
+    assert first.state == Operation.State.SETTLED and first.completed_at
+    assert second.pk > first.pk and second.remote_id == order.dintero_draft_id
+    assert not Operation.objects.filter(order=order, state__in=Operation.OPEN_STATES).exists()
 
 
 def test_fixture_loads_fire_nothing(dintero_settings: Any) -> None:
