@@ -31,13 +31,7 @@ def test_full_flow_with_a_real_worker(shop: Any, celery_worker_process: Any) -> 
     wait_until(lambda: shop.order(order["id"])["payment"]["state"] == "authorized", 60, "authorization")
     payment.refresh_from_db()
     assert payment.transaction_id == tx
-    wait_until(
-        lambda: Operation.objects.filter(
-            payment=payment, kind="record_authorization", state="succeeded"
-        ).exists(),
-        60,
-        "the authorization record",
-    )
+    wait_for_authorization_record(payment)
     # Duplicate and late callbacks, handled by the worker, change nothing.
     params = {
         "transaction_id": tx,
@@ -56,6 +50,16 @@ def test_full_flow_with_a_real_worker(shop: Any, celery_worker_process: Any) -> 
 
 def order_id(payment: Payment) -> str:
     return str(payment.order.dintero_order_id)
+
+
+def wait_for_authorization_record(payment: Payment) -> None:
+    wait_until(
+        lambda: Operation.objects.filter(
+            payment=payment, kind="record_authorization", state="succeeded"
+        ).exists(),
+        60,
+        "the authorization record",
+    )
 
 
 def test_a_record_left_open_by_a_busy_order_is_written_by_the_task(
@@ -90,12 +94,6 @@ def _authorized(shop: Any) -> Payment:
     )
     payment = Payment.objects.get(order__public_id=order["id"], is_active=True)
     shop.control.pay(payment.session_id, "AUTHORIZED")
-    wait_until(
-        lambda: Operation.objects.filter(
-            payment=payment, kind="record_authorization", state="succeeded"
-        ).exists(),
-        60,
-        "the authorization record",
-    )
+    wait_for_authorization_record(payment)
     payment.refresh_from_db()
     return payment
