@@ -7,9 +7,10 @@ up flags. See docs/adapters.md for connecting a shop's own order model.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from django.urls import reverse
@@ -19,8 +20,17 @@ from .conf import DinteroSettings, get_settings
 from .exceptions import DinteroConfigurationError
 from .models import Order, OrderLine, Payment
 
-if TYPE_CHECKING:
-    from .services.orders import LineInput
+
+@dataclass(frozen=True)
+class LineInput:
+    """One order line as a storefront or the shop's code asks for it, before pricing."""
+
+    description: str
+    quantity: int
+    unit_amount: int
+    vat_percent: Decimal = Decimal(25)
+    product_id: str = ""
+    type: str = OrderLine.Type.PHYSICAL
 
 
 def _number(value: Decimal) -> int | float:

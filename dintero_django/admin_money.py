@@ -23,6 +23,7 @@ from .exceptions import DinteroError, PaymentError
 from .forms import MoneyOperationForm
 from .models import Operation, Order, Payment
 from .services import money
+from .services.balances import line_balances
 
 Kind = Operation.Kind
 PERMISSION: dict[str, str] = {
@@ -107,7 +108,7 @@ class MoneyAdminMixin:
         if payment is None or payment.state != Payment.State.AUTHORIZED:
             self.message_user(request, f"{order} has no authorized payment.", messages.ERROR)
             return HttpResponseRedirect(change_url)
-        balances = money.line_balances(payment)
+        balances = line_balances(payment)
         form = None
         if kind != Kind.VOID:
             form = MoneyOperationForm(request.POST or None, kind=kind, balances=balances)

@@ -12,7 +12,9 @@ class DinteroConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers  # noqa: F401  (registers checks and model receivers)
+        # Registers the checks and the model receivers, and fills the services'
+        # dispatch port with the Celery tasks.
+        from . import checks, receivers, tasks  # noqa: F401
 
         setting_changed.connect(_settings_changed, dispatch_uid="dintero_settings_changed")
 

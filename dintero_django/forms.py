@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from .models import MAX_AMOUNT, Operation
-from .services.money import LineBalance
+from .services.balances import LineBalance
 
 
 class MoneyOperationForm(forms.Form):

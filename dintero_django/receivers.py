@@ -12,6 +12,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from .models import Order, OrderLine
+from .services import dispatch
 
 #: Fields our own services write; saving only these is not a shop change.
 INTERNAL_FIELDS = frozenset(
@@ -32,9 +33,7 @@ INTERNAL_FIELDS = frozenset(
 
 
 def schedule_push(order_pk: int) -> None:
-    from .tasks import delay_on_commit, push_order_task
-
-    delay_on_commit(push_order_task, order_pk)
+    dispatch.push_order(order_pk)
 
 
 def _bump(order_pk: int) -> None:

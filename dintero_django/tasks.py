@@ -19,8 +19,9 @@ from django.db.models import F
 from .conf import get_settings
 from .exceptions import DinteroConfigurationError, DinteroError, is_transient
 from .models import Payment
-from .services import checkout, money, orders, reconcile, sync
+from .services import checkout, dispatch, orders, reconcile, records, sync
 from .services.leases import Busy
+from .services.retry import RetryLater
 
 logger = logging.getLogger("dintero_django.tasks")
 
@@ -87,7 +88,7 @@ def sync_payment_task(
         return
     try:
         sync.sync_payment(payment_pk, transaction_hint, event_id=event_id)
-    except sync.RetryLater as later:
+    except RetryLater as later:
         _settle_attempt(payment_pk)
         _retry(self, later, countdown=later.countdown)
         return
@@ -117,7 +118,7 @@ def record_operation_task(self: Task[Any, Any], operation_pk: int) -> None:
     API catches up in seconds; after ``max_retries`` the reconciler takes over.
     """
     try:
-        record = money.record_in_orders(operation_pk)
+        record = records.record_in_orders(operation_pk)
     except Exception as error:
         if _transient(error):
             _retry_or_leave(self, error)
@@ -205,3 +206,16 @@ def enqueue_record(operation_pk: int) -> None:
 
 def enqueue_checkout(order_pk: int, restart: bool = False) -> None:
     delay_on_commit(start_checkout_task, order_pk, restart)
+
+
+class CeleryDispatcher:
+    """Fills the services' dispatch port (:mod:`dintero_django.services.dispatch`)."""
+
+    def push_order(self, order_pk: int) -> None:
+        delay_on_commit(push_order_task, order_pk)
+
+    def record_operation(self, operation_pk: int) -> None:
+        enqueue_record(operation_pk)
+
+
+dispatch.install(CeleryDispatcher())

@@ -140,6 +140,9 @@ def run_gates(python: str) -> None:
     sh(str(bin_dir / "ruff"), "check", ".")
     sh(str(bin_dir / "ruff"), "format", "--check", ".")
     sh(str(bin_dir / "mypy"), "dintero_django")
+    # The layers of docs/architecture.md (.importlinter), and no import cycle at all.
+    sh(str(bin_dir / "lint-imports"), "--no-cache")
+    sh(python, "tests/import_cycles.py")
     sh(
         python,
         "manage.py",

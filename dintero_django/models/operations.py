@@ -50,6 +50,9 @@ class Operation(models.Model):
     #: Steps retried as a new attempt (a new row) rather than read back by reference:
     #: once one attempt reaches the goal, the earlier open ones are settled.
     RETRIED_STEPS = (Kind.CREATE_DRAFT, Kind.UPDATE_DRAFT, Kind.COMPLETE_ORDER, Kind.CREATE_SESSION)
+    #: Operations that move money at Dintero (Checkout API); each has one Orders-API record.
+    MONEY_KINDS = (Kind.CAPTURE, Kind.REFUND, Kind.VOID)
+    RECORD_KINDS = (Kind.RECORD_CAPTURE, Kind.RECORD_REFUND, Kind.RECORD_CANCELLATION)
 
     reference = models.CharField(max_length=40, unique=True, default=new_reference, editable=False)
     kind = models.CharField(max_length=24, choices=Kind.choices)

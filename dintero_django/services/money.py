@@ -20,11 +20,8 @@ admin action or task is refused until the first is resolved.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -32,120 +29,27 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import signals
-from ..client import ApiResponse, CheckoutClient, OrdersClient
-from ..client.orders import OperationCollection
+from ..client import ApiResponse, CheckoutClient
 from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
-from ..models import Operation, OrderLine, Payment
-from . import ledger
-from .leases import Busy, order_lease
-from .sync import RetryLater, apply_transaction, record_authorization, remote_amounts, send_robustly
+from ..models import Operation, Payment
+from . import dispatch, ledger
+from .announce import send_robustly
+from .balances import items_for, line_balances
+from .mirror import apply_transaction
+from .records import record_in_orders
 
 logger = logging.getLogger("dintero_django.money")
 
 Kind = Operation.Kind
 State = Operation.State
-MONEY_KINDS = (Kind.CAPTURE, Kind.REFUND, Kind.VOID)
+MONEY_KINDS = Operation.MONEY_KINDS
 EVENT_OF: dict[str, str] = {Kind.CAPTURE: "CAPTURE", Kind.REFUND: "REFUND", Kind.VOID: "VOID"}
-RECORD_OF: dict[str, tuple[str, OperationCollection]] = {
-    Kind.CAPTURE: (Kind.RECORD_CAPTURE, "captures"),
-    Kind.REFUND: (Kind.RECORD_REFUND, "refunds"),
-    Kind.VOID: (Kind.RECORD_CANCELLATION, "cancellations"),
-}
 SIGNAL_OF: dict[str, Any] = {
     Kind.CAPTURE: signals.payment_captured,
     Kind.REFUND: signals.payment_refunded,
     Kind.VOID: signals.payment_cancelled,
 }
-
-
-@dataclass(frozen=True)
-class LineBalance:
-    line: OrderLine
-    authorized: int
-    captured: int
-    refunded: int
-
-    @property
-    def capturable(self) -> int:
-        return self.authorized - self.captured
-
-    @property
-    def refundable(self) -> int:
-        return self.captured - self.refunded
-
-
-# -- balances ----------------------------------------------------------------
-
-
-def line_balances(payment: Payment) -> list[LineBalance]:
-    """Per-line authorized / captured / refunded amounts, from Dintero's events.
-
-    Captures and refunds without items (auto-capture, Dintero's Backoffice) are
-    spread over the lines in order, the way :func:`items_for` fills them, so the
-    per-line balances always add up to the payment's amounts.
-    """
-    moved: dict[str, dict[int, int]] = {"CAPTURE": defaultdict(int), "REFUND": defaultdict(int)}
-    without_items = {"CAPTURE": 0, "REFUND": 0}
-    for event in (payment.raw or {}).get("events") or []:
-        if event.get("success") and event.get("event") in moved:
-            if not event.get("items"):
-                without_items[event["event"]] += int(event.get("amount") or 0)
-            for item in event.get("items") or []:
-                moved[event["event"]][_line_id(item.get("line_id"))] += int(item.get("amount") or 0)
-    lines = list(payment.order.lines.order_by("line_id"))
-    for kind in ("CAPTURE", "REFUND"):
-        left = without_items[kind]
-        for line in lines:
-            ceiling = line.amount if kind == "CAPTURE" else moved["CAPTURE"][line.line_id]
-            take = min(left, max(ceiling - moved[kind][line.line_id], 0))
-            moved[kind][line.line_id] += take
-            left -= take
-    return [
-        LineBalance(line, line.amount, moved["CAPTURE"][line.line_id], moved["REFUND"][line.line_id])
-        for line in lines
-    ]
-
-
-def _line_id(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1
-
-
-def items_for(
-    balances: list[LineBalance],
-    kind: str,
-    *,
-    amount: int | None,
-    quantities: Mapping[int, int] | None,
-) -> list[dict[str, Any]]:
-    """Items of a capture or refund, by line quantities or by amount (filled line by line)."""
-    room = {b.line.line_id: (b.capturable if kind == Kind.CAPTURE else b.refundable) for b in balances}
-    by_id = {b.line.line_id: b.line for b in balances}
-    items: list[dict[str, Any]] = []
-    if quantities:
-        for line_id, quantity in sorted(quantities.items()):
-            if quantity <= 0:
-                continue
-            line = by_id.get(line_id)
-            if line is None:
-                raise PaymentError(f"Order has no line {line_id}.")
-            value = line.unit_amount * quantity
-            if value > room[line_id]:
-                raise PaymentError(
-                    f"Line {line_id}: {value} exceeds the {room[line_id]} left to {kind} on it."
-                )
-            items.append({"line_id": line_id, "amount": value, "quantity": quantity})
-        return items
-    left = amount or 0
-    for line_id, available in room.items():
-        take = min(left, available)
-        if take > 0:
-            items.append({"line_id": line_id, "amount": take})
-            left -= take
-    return items
 
 
 # -- the protocol --------------------------------------------------------------
@@ -200,9 +104,7 @@ def _run(
         operation.refresh_from_db()
     if operation.state == State.SUCCEEDED:
         if record_in_orders(operation.pk).is_open:
-            from ..tasks import enqueue_record  # late: tasks import services
-
-            enqueue_record(operation.pk)
+            dispatch.record_operation(operation.pk)
         operation.refresh_from_db()
     return operation
 
@@ -377,223 +279,4 @@ def _send_signal(operation: Operation) -> None:
     transaction.on_commit(send, robust=True)
 
 
-# -- recording in the Orders API -------------------------------------------------
-
-
-def record_in_orders(operation_pk: int) -> Operation:
-    """Record a succeeded money operation on the Dintero order, exactly once."""
-    parent = Operation.objects.select_related("payment", "order").get(pk=operation_pk)
-    kind, collection = RECORD_OF[parent.kind]
-    if parent.kind == Kind.REFUND and parent.payment is not None:
-        # The Orders API refuses a refund of money it was never told was captured: make
-        # sure captures made outside exist as rows (recorded below, as predecessors).
-        _adopt_rows(parent.payment)
-    record = _record_operation(parent, kind)
-    if record.state == State.SUCCEEDED:
-        return record
-    if not _predecessors_recorded(parent):
-        return record  # still open: the reconciler tries again
-    # One writer per order: two recorders of one operation (a caller and the reconciler,
-    # two syncs adopting one Backoffice capture) would both read "absent" and both post.
-    try:
-        with order_lease(parent.order_id):
-            record.refresh_from_db()
-            if record.state != State.SUCCEEDED:
-                _post_record(parent, record, collection)
-    except Busy:
-        logger.info("Recording %s %s: another worker is recording this order", parent.kind, parent.reference)
-    return record
-
-
-def _post_record(parent: Operation, record: Operation, collection: OperationCollection) -> None:
-    client = OrdersClient()
-    order_id = str(parent.order.dintero_order_id)
-    # Read before write only if an earlier attempt may have been applied with its answer
-    # lost: the first attempt is claimed atomically, so winning it means nothing was sent.
-    if not _claim_first_attempt(record):
-        for existing in client.list_operations(order_id, collection):
-            if (existing.get("metadata") or {}).get("dintero_django_reference") == parent.reference:
-                ledger.succeed(record, remote_id=str(existing.get("id") or ""))
-                return
-        ledger.attempt(record)
-    try:
-        response = client.record_operation(order_id, collection, _record_body(parent, record))
-    except DinteroError as error:
-        _record_failed(record, error)
-        logger.warning("Recording %s %s in the Orders API failed: %s", parent.kind, parent.reference, error)
-        return
-    ledger.succeed(record, response, remote_id=str((response.data or {}).get("id") or ""))
-
-
-def _predecessors_recorded(parent: Operation) -> bool:
-    """The Orders API checks each record against the ones before it: the authorization
-    first, and every capture before a refund or a cancellation. Record those first."""
-    payment = parent.payment
-    if payment is None:
-        return True
-    try:
-        authorization = record_authorization(payment)
-    except (DinteroError, RetryLater) as error:
-        logger.info(
-            "Recording %s %s waits for the authorization record: %s", parent.kind, parent.reference, error
-        )
-        return False
-    if authorization is None or authorization.state != State.SUCCEEDED:
-        return False
-    if parent.kind == Kind.CAPTURE:
-        return True
-    captures = Operation.objects.filter(payment=payment, kind=Kind.CAPTURE, state=State.SUCCEEDED)
-    for capture in captures.exclude(pk=parent.pk).order_by("created_at", "pk"):
-        if record_in_orders(capture.pk).state != State.SUCCEEDED:
-            return False
-    return True
-
-
-def _claim_first_attempt(record: Operation) -> bool:
-    """Count the first attempt (0 -> 1) in one conditional UPDATE; False if one was made before."""
-    claimed = Operation.objects.filter(pk=record.pk, attempts=0).update(attempts=1, updated_at=timezone.now())
-    if claimed:
-        record.attempts = 1
-    return bool(claimed)
-
-
-def _record_failed(record: Operation, error: DinteroError) -> None:
-    """A record is retried until it exists (read first), so it stays open."""
-    ledger.fail(record, error)
-    if record.state == State.FAILED:
-        record.state = State.UNKNOWN
-        record.completed_at = None
-    if record.attempts >= get_settings().RECORD_MAX_ATTEMPTS:
-        record.state = State.NEEDS_ATTENTION
-    record.save()
-
-
-def _record_operation(parent: Operation, kind: str) -> Operation:
-    items = parent.items or _cancellation_items(parent)
-    with transaction.atomic():
-        record, _ = Operation.objects.get_or_create(
-            parent=parent,
-            defaults={
-                "kind": kind,
-                "order": parent.order,
-                "payment": parent.payment,
-                "amount": sum(int(i["amount"]) for i in items),
-                "items": [{"line_id": int(i["line_id"]), "amount": int(i["amount"])} for i in items],
-                "created_by": parent.created_by,
-            },
-        )
-    return record
-
-
-def _cancellation_items(parent: Operation) -> list[dict[str, Any]]:
-    assert parent.payment is not None
-    return [
-        {"line_id": b.line.line_id, "amount": b.capturable}
-        for b in line_balances(parent.payment)
-        if b.capturable > 0
-    ]
-
-
-def _record_body(parent: Operation, record: Operation) -> dict[str, Any]:
-    assert parent.payment is not None
-    return {
-        "items": record.items,
-        "payment_details": {"payment_id": parent.payment.transaction_id},
-        "success": True,
-        "processed_by": "dintero-checkout",
-        "processed_at": (parent.completed_at or timezone.now()).isoformat(),
-        "metadata": {"dintero_django_reference": parent.reference},
-    }
-
-
-def adopt_external_moves(payment: Payment) -> list[Operation]:
-    """Captures and refunds made outside our operations (auto-capture, Dintero's Backoffice)
-    become succeeded ledger rows, recorded in the Orders API like our own (read before write).
-
-    Idempotent: the reference is derived from the transaction and event ids.
-    """
-    adopted = _adopt_rows(payment)
-    for operation in adopted:
-        record_in_orders(operation.pk)
-    return adopted
-
-
-def _adopt_rows(payment: Payment) -> list[Operation]:
-    """The ledger rows of :func:`adopt_external_moves`, without recording them."""
-    payment = Payment.objects.select_related("order").get(pk=payment.pk)
-    events = (payment.raw or {}).get("events") or []
-    if not any(event.get("success") and event.get("event") in ("CAPTURE", "REFUND") for event in events):
-        return []  # nothing moved yet (a fresh authorization): no ledger or lines to read
-    ours = set(
-        Operation.objects.filter(payment=payment, kind__in=MONEY_KINDS).values_list("reference", flat=True)
-    )
-    lines = list(payment.order.lines.order_by("line_id"))
-    moved: dict[str, dict[int, int]] = {"CAPTURE": defaultdict(int), "REFUND": defaultdict(int)}
-    adopted: list[Operation] = []
-    for event in events:
-        name = event.get("event")
-        if not event.get("success") or name not in moved:
-            continue
-        items = [
-            {"line_id": _line_id(i.get("line_id")), "amount": int(i.get("amount") or 0)}
-            for i in event.get("items") or []
-        ] or _spread(lines, moved, name, int(event.get("amount") or 0))
-        for item in items:
-            moved[name][item["line_id"]] += item["amount"]
-        if event.get("event_reference") in ours:
-            continue
-        digest = hashlib.sha256(f"{payment.transaction_id}:{event.get('id')}".encode()).hexdigest()
-        operation, _ = Operation.objects.get_or_create(
-            reference=f"dx-{digest[:20]}",
-            defaults={
-                "kind": Kind.CAPTURE if name == "CAPTURE" else Kind.REFUND,
-                "state": State.SUCCEEDED,
-                "order": payment.order,
-                "payment": payment,
-                "amount": int(event.get("amount") or 0),
-                "items": items,
-                "remote_id": str(event.get("id") or ""),
-                "reason": f"made outside dintero-django by {event.get('created_by') or 'Dintero'}"[:255],
-                "completed_at": timezone.now(),
-            },
-        )
-        adopted.append(operation)
-    return adopted
-
-
-def _spread(
-    lines: list[OrderLine], moved: dict[str, dict[int, int]], name: str, amount: int
-) -> list[dict[str, Any]]:
-    """Items for an item-less capture/refund: filled line by line, as items_for does."""
-    items = []
-    for line in lines:
-        ceiling = line.amount if name == "CAPTURE" else moved["CAPTURE"][line.line_id]
-        take = min(amount, max(ceiling - moved[name][line.line_id], 0))
-        if take > 0:
-            items.append({"line_id": line.line_id, "amount": take})
-            amount -= take
-    return items
-
-
-def open_operations() -> Any:
-    """Money operations and Orders-API records not settled yet (for the reconciler)."""
-    return Operation.objects.filter(state__in=Operation.OPEN_STATES, kind__in=[*MONEY_KINDS, *_RECORD_KINDS])
-
-
-_RECORD_KINDS = [kind for kind, _ in RECORD_OF.values()]
-
-
-__all__ = [
-    "LineBalance",
-    "adopt_external_moves",
-    "cancel",
-    "capture",
-    "find_event",
-    "items_for",
-    "line_balances",
-    "open_operations",
-    "record_in_orders",
-    "refund",
-    "remote_amounts",
-    "resolve",
-]
+__all__ = ["MONEY_KINDS", "cancel", "capture", "find_event", "refund", "resolve"]

@@ -5,19 +5,17 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Iterable
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..adapters import get_adapter
+from ..adapters import LineInput, get_adapter
 from ..client import OrdersClient
 from ..exceptions import DinteroClientError, DinteroError, DinteroNotFound
 from ..models import Operation, Order, OrderLine
-from . import ledger
+from . import dispatch, ledger
 from .leases import order_lease
 
 ORDER_ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -26,16 +24,6 @@ ORDER_ID_ALPHABET = string.ascii_uppercase + string.digits
 def new_order_id() -> str:
     """A 9-character [A-Z0-9] order_id, the shape of Dintero's ALPHANUMERIC_9."""
     return "".join(secrets.choice(ORDER_ID_ALPHABET) for _ in range(9))
-
-
-@dataclass(frozen=True)
-class LineInput:
-    description: str
-    quantity: int
-    unit_amount: int
-    vat_percent: Decimal = Decimal(25)
-    product_id: str = ""
-    type: str = OrderLine.Type.PHYSICAL
 
 
 def create_order(
@@ -77,9 +65,7 @@ def create_order(
 def touch(order: Order) -> None:
     """Note a local change; the draft is brought up to date after commit."""
     Order.objects.filter(pk=order.pk).update(revision=F("revision") + 1)
-    from ..receivers import schedule_push  # late: receivers import tasks
-
-    schedule_push(order.pk)
+    dispatch.push_order(order.pk)
 
 
 def place_order(order: Order, *, push: bool = True) -> Order:

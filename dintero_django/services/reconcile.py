@@ -20,10 +20,11 @@ from ..client import CheckoutClient
 from ..conf import get_settings
 from ..exceptions import DinteroError
 from ..models import Operation, Order, Payment, TransactionStatus
-from . import money
+from . import money, records
 from .leases import Busy
 from .orders import push_order
-from .sync import RetryLater, flag, sync_payment
+from .retry import RetryLater
+from .sync import flag, sync_payment
 
 logger = logging.getLogger("dintero_django.reconcile")
 
@@ -128,7 +129,7 @@ def _open_authorizations(every: float, days: int, run: _Pass) -> None:
 def _money_operations(cutoff: object, run: _Pass) -> None:
     """Unknown, accepted (202) or interrupted captures, refunds and voids: read back."""
     stale = Operation.objects.filter(
-        kind__in=money.MONEY_KINDS, state__in=Operation.OPEN_STATES, updated_at__lt=cutoff
+        kind__in=Operation.MONEY_KINDS, state__in=Operation.OPEN_STATES, updated_at__lt=cutoff
     )
     for operation_pk in run.pks(stale):
         _run(run.counts, "money_operations", money.resolve, operation_pk)
@@ -138,11 +139,11 @@ def _unrecorded_money_operations(run: _Pass) -> None:
     """Succeeded money operations whose Orders-API record is missing or unsettled."""
     settled = Operation.objects.filter(parent=OuterRef("pk"), state=Operation.State.SUCCEEDED)
     attention = Operation.objects.filter(parent=OuterRef("pk"), state=Operation.State.NEEDS_ATTENTION)
-    missing = Operation.objects.filter(kind__in=money.MONEY_KINDS, state=Operation.State.SUCCEEDED).filter(
-        ~Exists(settled), ~Exists(attention)
-    )
+    missing = Operation.objects.filter(
+        kind__in=Operation.MONEY_KINDS, state=Operation.State.SUCCEEDED
+    ).filter(~Exists(settled), ~Exists(attention))
     for operation_pk in run.pks(missing):
-        _run(run.counts, "records", money.record_in_orders, operation_pk)
+        _run(run.counts, "records", records.record_in_orders, operation_pk)
 
 
 def _superseded_payments(cutoff: object, run: _Pass) -> None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from dintero_django import signals
 from dintero_django.exceptions import PaymentError
 from dintero_django.models import Operation, Order, Payment
-from dintero_django.services import money
+from dintero_django.services import balances, money
 from dintero_django.services.reconcile import reconcile
 from tests.helpers import remote_records, start_and_pay
 
@@ -71,8 +71,8 @@ def test_partial_captures_by_lines_and_amount(shop: Any, paid: Payment) -> None:
     assert paid.captured_amount == TOTAL and paid.status == "CAPTURED"
     assert len(remote_events(shop, paid, "CAPTURE")) == 3
     assert len(remote_records(paid.order.dintero_order_id, "captures")) == 3
-    balances = {b.line.line_id: b.captured for b in money.line_balances(paid)}
-    assert balances == {1: 39800, 2: 49900, 3: 9900}
+    captured = {b.line.line_id: b.captured for b in balances.line_balances(paid)}
+    assert captured == {1: 39800, 2: 49900, 3: 9900}
 
 
 def test_refund_after_partial_capture(shop: Any, paid: Payment) -> None:
@@ -114,7 +114,7 @@ def test_cancel_voids_and_records_cancellation(shop: Any, paid: Payment) -> None
 def test_over_capture_and_over_refund_refused(shop: Any, paid: Payment, call: Any, message: str) -> None:
     with pytest.raises(PaymentError, match=message):
         call(paid.pk)
-    assert not Operation.objects.filter(payment=paid, kind__in=money.MONEY_KINDS).exists()
+    assert not Operation.objects.filter(payment=paid, kind__in=Operation.MONEY_KINDS).exists()
     assert remote_events(shop, paid, "CAPTURE") == []
 
 

@@ -37,9 +37,10 @@ from hypothesis.stateful import (
 from dintero_django.exceptions import PaymentError
 from dintero_django.models import Operation, Payment
 from dintero_django.services import money
+from dintero_django.services.mirror import apply_transaction
 from dintero_django.services.orders import LineInput, create_order
 from dintero_django.services.reconcile import reconcile
-from dintero_django.services.sync import apply_transaction, sync_payment
+from dintero_django.services.sync import sync_payment
 
 from .harness import invariants, report
 from .harness.config import NIGHTLY, SEED, size
@@ -187,7 +188,7 @@ class PaymentMachine(RuleBasedStateMachine):
 
     def _check_refusal_was_right(self, kind: str, payment: Payment, value: Any) -> None:
         open_op = Operation.objects.filter(
-            payment_id=self.pk, kind__in=money.MONEY_KINDS, state__in=Operation.OPEN_STATES
+            payment_id=self.pk, kind__in=Operation.MONEY_KINDS, state__in=Operation.OPEN_STATES
         ).exists()
         if open_op or payment.state != Payment.State.AUTHORIZED:
             return

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from dintero_django.models import Operation, Payment
-from dintero_django.services import money
+from dintero_django.services import money, records
 from tests.helpers import remote_records, start_and_pay
 
 pytestmark = pytest.mark.timeout(90)
@@ -130,13 +130,13 @@ def test_concurrent_records_of_one_operation_post_once(shop: Any) -> None:
     def again(_: int) -> str:
         try:
             barrier.wait(timeout=30)
-            return str(money.record_in_orders(capture.pk).state)
+            return str(records.record_in_orders(capture.pk).state)
         finally:
             connection.close()
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(again, range(8)))
-    money.record_in_orders(capture.pk)
+    records.record_in_orders(capture.pk)
 
     assert len(remote_records(payment.order.dintero_order_id, "captures")) == 1
     record.refresh_from_db()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 
-from dintero_django.services.sync import RetryLater
+from dintero_django.services.retry import RetryLater
 
 
 def test_retry_later_survives_pickling() -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from ...adapters import LineInput
 from ...models import MAX_AMOUNT, Order, OrderLine, Payment
-from ...services.orders import LineInput
 
 MAX_LINES = 100
 

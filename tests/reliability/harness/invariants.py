@@ -10,7 +10,6 @@ from collections import Counter
 from typing import Any
 
 from dintero_django.models import PAID_STATUSES, Operation, Payment
-from dintero_django.services import money
 
 #: Transaction status moves Dintero allows (plus staying put), from the emulator's table.
 ALLOWED_STATUS_MOVES: dict[str, set[str]] = {
@@ -96,7 +95,7 @@ def audit(state: dict[str, Any]) -> dict[str, Any]:
     """Compare the emulator's state with the local database; returns the zero counters."""
     payments = {p.transaction_id: p for p in Payment.objects.exclude(transaction_id=None)}
     by_session = {p.session_id: p for p in Payment.objects.exclude(session_id=None)}
-    ops = list(Operation.objects.filter(kind__in=money.MONEY_KINDS).select_related("payment"))
+    ops = list(Operation.objects.filter(kind__in=Operation.MONEY_KINDS).select_related("payment"))
     succeeded = {op.reference: op for op in ops if op.state == Operation.State.SUCCEEDED}
     counts: Counter[str] = Counter()
     examples: dict[str, list[str]] = {}

@@ -1,0 +1,114 @@
+"""Per-line balances of a payment, and the line items of a capture or refund.
+
+Shared by the money operations (which items to send), the adoption of moves made
+outside our operations (how an item-less capture spreads over the lines) and the
+admin (what is left per line).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import PaymentError
+from ..models import Operation, OrderLine, Payment
+
+Kind = Operation.Kind
+
+#: Amounts moved per event kind ("CAPTURE", "REFUND") and line_id.
+Moved = dict[str, dict[int, int]]
+
+
+@dataclass(frozen=True)
+class LineBalance:
+    line: OrderLine
+    authorized: int
+    captured: int
+    refunded: int
+
+    @property
+    def capturable(self) -> int:
+        return self.authorized - self.captured
+
+    @property
+    def refundable(self) -> int:
+        return self.captured - self.refunded
+
+
+def line_balances(payment: Payment) -> list[LineBalance]:
+    """Per-line authorized / captured / refunded amounts, from Dintero's events.
+
+    Captures and refunds without items (auto-capture, Dintero's Backoffice) are
+    spread over the lines in order, the way :func:`items_for` fills them, so the
+    per-line balances always add up to the payment's amounts.
+    """
+    moved: Moved = {"CAPTURE": defaultdict(int), "REFUND": defaultdict(int)}
+    without_items = {"CAPTURE": 0, "REFUND": 0}
+    for event in (payment.raw or {}).get("events") or []:
+        if event.get("success") and event.get("event") in moved:
+            if not event.get("items"):
+                without_items[event["event"]] += int(event.get("amount") or 0)
+            for item in event.get("items") or []:
+                moved[event["event"]][line_id(item.get("line_id"))] += int(item.get("amount") or 0)
+    lines = list(payment.order.lines.order_by("line_id"))
+    for kind in ("CAPTURE", "REFUND"):
+        for item in spread(lines, moved, kind, without_items[kind]):
+            moved[kind][item["line_id"]] += item["amount"]
+    return [
+        LineBalance(line, line.amount, moved["CAPTURE"][line.line_id], moved["REFUND"][line.line_id])
+        for line in lines
+    ]
+
+
+def line_id(value: Any) -> int:
+    """An event item's line_id as our integer (-1 for one we never sent)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def spread(lines: list[OrderLine], moved: Moved, name: str, amount: int) -> list[dict[str, Any]]:
+    """Items for an item-less capture/refund: filled line by line, as items_for does."""
+    items = []
+    for line in lines:
+        ceiling = line.amount if name == "CAPTURE" else moved["CAPTURE"][line.line_id]
+        take = min(amount, max(ceiling - moved[name][line.line_id], 0))
+        if take > 0:
+            items.append({"line_id": line.line_id, "amount": take})
+            amount -= take
+    return items
+
+
+def items_for(
+    balances: list[LineBalance],
+    kind: str,
+    *,
+    amount: int | None,
+    quantities: Mapping[int, int] | None,
+) -> list[dict[str, Any]]:
+    """Items of a capture or refund, by line quantities or by amount (filled line by line)."""
+    room = {b.line.line_id: (b.capturable if kind == Kind.CAPTURE else b.refundable) for b in balances}
+    by_id = {b.line.line_id: b.line for b in balances}
+    items: list[dict[str, Any]] = []
+    if quantities:
+        for number, quantity in sorted(quantities.items()):
+            if quantity <= 0:
+                continue
+            line = by_id.get(number)
+            if line is None:
+                raise PaymentError(f"Order has no line {number}.")
+            value = line.unit_amount * quantity
+            if value > room[number]:
+                raise PaymentError(f"Line {number}: {value} exceeds the {room[number]} left to {kind} on it.")
+            items.append({"line_id": number, "amount": value, "quantity": quantity})
+        return items
+    left = amount or 0
+    for number, available in room.items():
+        take = min(left, available)
+        if take > 0:
+            items.append({"line_id": number, "amount": take})
+            left -= take
+    return items
