@@ -1,4 +1,4 @@
-"""A logged-in browser-like session on the admin (as tests/money does), for the battery."""
+"""A logged-in browser-like session on the admin (as tests/test_admin_money.py does), for the battery."""
 
 from __future__ import annotations
 
