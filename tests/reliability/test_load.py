@@ -4,8 +4,11 @@ CI: 20 s (2,000 callbacks); nightly: 60 s (6,000), after 3 s of unmeasured warm-
 Loopback only; the client is the open-loop one in harness/load.py (latency counted from
 each request's due time). gunicorn runs 4 sync workers with persistent database
 connections (tests/reliability/load_settings.py), client and server on the same 2 cores.
-Criteria: 0 errors, p99 <= 250 ms. Then one callback replayed 1,000 times (same
-delivery, Dintero's retries) must be one unit of work: one stored delivery, one task.
+Criteria: 0 errors, one task per payment however many callbacks. The latency figures
+(p50/p95/p99) are recorded in the battery's report, never asserted: a test asserts no
+duration (the callback path's speed goals are bench/callback_throughput.py's). Then one
+callback replayed 1,000 times (same delivery, Dintero's retries) must be one unit of
+work: one stored delivery, one task.
 
 The callback view only stores the delivery and queues a sync (to Redis; no worker runs
 here, so the queue length is exactly the number of tasks queued).
@@ -137,7 +140,6 @@ def test_callbacks_at_fixed_rate_on_gunicorn(shop: Any, settings: Any) -> None:
         replay_tasks=tasks_after_replay - tasks_after_load,
     )
     assert steady.sent == int(RATE * SECONDS) and steady.errors == 0, figures
-    assert figures["p99_ms"] <= 250, figures
     assert tasks_after_load == hit, "one task per payment, however many callbacks"
     assert replay.sent == REPLAYS and replay.errors == 0
     assert stored == 1 and tasks_after_replay - tasks_after_load == 1, "one unit of work, one task"
