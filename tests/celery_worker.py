@@ -42,13 +42,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 30, what: str = "c
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def redis_client() -> redis.Redis:
-    return redis.Redis.from_url(REDIS_URL, socket_timeout=5, socket_connect_timeout=2)
+def redis_client(url: str = REDIS_URL) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 
 
 class Worker:
     def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2) -> None:
         self.env = env
+        self.redis_url = env.get("CELERY_BROKER_URL", REDIS_URL)
         self.log = log
         self.concurrency = concurrency
         self.process: subprocess.Popen[bytes] | None = None
@@ -120,7 +121,7 @@ class Worker:
         Gives up quietly at the deadline: what is left is the reconciler's job, and the
         audit after it decides. (A retry waiting for its countdown stays unacknowledged.)
         """
-        client = redis_client()
+        client = redis_client(self.redis_url)
 
         def idle() -> bool:
             try:
@@ -151,10 +152,12 @@ def worker_running(
     *,
     settings_module: str = "tests.settings",
     extra_env: dict[str, str] | None = None,
+    redis_url: str = REDIS_URL,
 ) -> Iterator[Worker]:
     """A worker on an empty Redis database, for the duration of the block; the test
-    process publishes to it meanwhile."""
-    redis_client().flushdb()
+    process publishes to it meanwhile. ``redis_url``: a private Redis (tests/private_redis.py)
+    for a test that restarts it."""
+    redis_client(redis_url).flushdb()
     db = connection.settings_dict
     env = {
         **os.environ,
@@ -162,14 +165,14 @@ def worker_running(
         "DINTERO_TEST_DB_DIRECT": "1",
         "DINTERO_TEST_DB_NAME": str(db["NAME"]),
         "DINTERO_TEST_SQLITE": str(db["NAME"]),
-        "CELERY_BROKER_URL": REDIS_URL,
+        "CELERY_BROKER_URL": redis_url,
         "DINTERO_TEST_OVERRIDES": json.dumps(settings.DINTERO),
         "PYTHONUNBUFFERED": "1",
         **(extra_env or {}),
     }
     worker = Worker(env, log)
     saved = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    rebind(broker_url=REDIS_URL, task_always_eager=False)
+    rebind(broker_url=redis_url, task_always_eager=False)
     worker.start()
     try:
         yield worker

@@ -4,7 +4,9 @@ While customers pay and staff capture/refund/cancel (as in the end-to-end run, w
 emulator faults: here the faults are the processes), a schedule kills a pool process
 with SIGKILL every 3 to 7 seconds (at least 20 kills), kills the whole worker (main
 process and pool) 3 times and restarts it, and restarts Redis once with nothing saved
-(``redis-cli shutdown nosave``; every queued and unacknowledged message is lost). The
+(``SHUTDOWN NOSAVE``; every queued and unacknowledged message is lost). That Redis is
+the scenario's own (tests/private_redis.py: a free port, a temporary folder, no
+persistence); the machine's Redis is never touched. The
 Redis visibility timeout is 10 s for this run (production: 1 h), task HTTP timeouts
 0.25 s. Then the queue drains, ONE reconciler pass runs, and the audit must show the
 same zeros as the end-to-end run.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,11 +27,12 @@ import pytest
 from dintero_django.conf import get_settings
 from dintero_django.models import Payment
 from tests.celery_worker import wait_until
+from tests.private_redis import PrivateRedis, private_redis
 
 from .harness import e2e, invariants, report
 from .harness.config import SEED, rng, size
 from .harness.shopping import new_order, open_checkout
-from .harness.workers import Worker, redis_client, restart_redis, worker_running
+from .harness.workers import Worker, redis_client, worker_running
 from .test_e2e import compress
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.timeout(size(900, 3600))]
@@ -41,9 +45,10 @@ POISON_KEY = f"dintero:poison:{SEED}"
 class Chaos(threading.Thread):
     """The kill schedule (a schedule, not synchronisation): every 3-7 s one blow."""
 
-    def __init__(self, worker: Worker, rnd: Any) -> None:
+    def __init__(self, worker: Worker, redis: PrivateRedis, rnd: Any) -> None:
         super().__init__(name="chaos", daemon=True)
         self.worker = worker
+        self.redis = redis
         self.rnd = rnd
         self.customers_done = threading.Event()
         self.stop = threading.Event()
@@ -73,7 +78,7 @@ class Chaos(threading.Thread):
                     self.worker.start()
                     self.main_kills += 1
                 elif what == "redis":
-                    self.redis_downtime = restart_redis()
+                    self.redis_downtime = self.redis.restart()
                     self.redis_restarts += 1
                 elif self.worker.kill_pool_process(self.rnd):
                     self.pool_kills += 1
@@ -83,16 +88,24 @@ class Chaos(threading.Thread):
                     self.worker.start()
 
 
-def test_chaos_with_real_processes(shop: Any, settings: Any) -> None:
+def test_chaos_with_real_processes(shop: Any, settings: Any, tmp_path: Path) -> None:
     started = time.monotonic()
     compress(shop, settings)
     rnd = rng("chaos")
     # The poison payment: created while tasks are still eager, paid once the worker runs.
     poison = open_checkout(new_order(rnd))
-    with worker_running(
-        shop, settings, "chaos", visibility_timeout=10, extra_env={"DINTERO_POISON_KEY": POISON_KEY}
-    ) as worker:
-        client = redis_client()
+    with (
+        private_redis(tmp_path) as broker,
+        worker_running(
+            shop,
+            settings,
+            "chaos",
+            visibility_timeout=10,
+            extra_env={"DINTERO_POISON_KEY": POISON_KEY},
+            redis_url=broker.url,
+        ) as worker,
+    ):
+        client = redis_client(broker.url)
         client.sadd(POISON_KEY, str(poison.pk))
         shop.control.pay(poison.session_id, "AUTHORIZED")
         wait_until(
@@ -101,7 +114,7 @@ def test_chaos_with_real_processes(shop: Any, settings: Any) -> None:
         crashes = int(client.get(f"{POISON_KEY}:crashes:{poison.pk}") or 0)
         flagged = Payment.objects.get(pk=poison.pk)
 
-        chaos = Chaos(worker, rnd)
+        chaos = Chaos(worker, broker, rnd)
         chaos.start()
         try:
             tally = e2e.customers(shop, ORDERS, rnd, threads=4, deadline_s=180, repost_after=5)
