@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from .app import DEFAULT_ACCOUNT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator
+from .persistence import StateFileError
 
 ENV_PREFIX = "DINTERO_EMULATOR_"
 
@@ -34,6 +35,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=_env("SIGNATURE_SECRET", ""),
         help="sign callbacks with Dintero-Signature (empty: unsigned)",
     )
+    parser.add_argument(
+        "--state-file",
+        default=_env("STATE_FILE", "") or None,
+        help="keep the records (sessions, transactions, orders, ...) in this JSON file across "
+        "restarts: read at start, written atomically after every change (default: memory only)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     return parser.parse_args(argv)
 
@@ -45,15 +52,20 @@ def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    emulator = Emulator(
-        account_id=args.account_id,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        signature_secret=args.signature_secret,
-        host=args.host,
-        port=args.port,
-        quiet=args.quiet,
-    ).bind()
+    try:
+        emulator = Emulator(
+            account_id=args.account_id,
+            client_id=args.client_id,
+            client_secret=args.client_secret,
+            signature_secret=args.signature_secret,
+            host=args.host,
+            port=args.port,
+            quiet=args.quiet,
+            state_file=args.state_file,
+        ).bind()
+    except StateFileError as error:
+        print(f"emulator: {error}", file=sys.stderr, flush=True)
+        return 2
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signing = "signed (secret set)" if args.signature_secret else "unsigned"
     print(f"Dintero emulator listening on {emulator.url}", flush=True)
@@ -63,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     print(f"  callbacks: {signing}; control API: {emulator.url}/_emulator/", flush=True)
+    print(f"  state: {_state_line(emulator, args.state_file)}", flush=True)
     try:
         emulator.serve_forever()
     except KeyboardInterrupt:
@@ -70,6 +83,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         emulator.stop()
     return 0
+
+
+def _state_line(emulator: Emulator, state_file: str | None) -> str:
+    if state_file is None:
+        return "in memory only (--state-file keeps it across restarts)"
+    if not emulator.restored:
+        return f"new, kept in {state_file}"
+    store = emulator.runtime.store
+    return (
+        f"restored from {state_file}: {len(store.sessions)} sessions, "
+        f"{len(store.transactions)} transactions, {len(store.orders)} orders"
+    )
 
 
 if __name__ == "__main__":

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
 from .client import EmulatorControl
 from .config import EmulatorConfig
+from .persistence import StateFile
 from .runtime import Credentials, Runtime
 from .server import EmulatorHTTPServer
 
@@ -20,7 +22,8 @@ class Emulator:
     """A Dintero emulator serving the Orders and Checkout APIs from one base URL.
 
     ``config`` takes any :class:`~.config.EmulatorConfig` knob by name, for example
-    ``Emulator(orders_strict=False, callback_retry_max=0.01)``.
+    ``Emulator(orders_strict=False, callback_retry_max=0.01)``. ``state_file``: keep the
+    records in this file across restarts (read here, written after every change).
     """
 
     def __init__(
@@ -34,11 +37,18 @@ class Emulator:
         *,
         quiet: bool = True,
         log_stream: TextIO | None = None,
+        state_file: str | Path | None = None,
         **config: Any,
     ) -> None:
         settings = EmulatorConfig()
         settings.update({"signature_secret": signature_secret, **config})
         self.runtime = Runtime(Credentials(account_id, client_id, client_secret), settings)
+        #: Whether records were read from ``state_file`` (False: none yet, or no file).
+        self.restored = False
+        if state_file is not None:
+            self.runtime.state_file = StateFile(Path(state_file))
+            self.restored = self.runtime.state_file.load(self.runtime)
+            self.runtime.scheduler.after_task = self.runtime.persist
         self.host = host
         self.port = port
         self._quiet = quiet

@@ -9,6 +9,7 @@ from .callbacks import CallbackService
 from .config import EmulatorConfig
 from .faults import FaultRegistry
 from .logs import EventLog
+from .persistence import StateFile
 from .scheduler import Scheduler
 from .state import Clock, Store
 
@@ -37,6 +38,13 @@ class Runtime:
         self.base_url = ""
         #: Set when the emulator stops: hanging fault sleeps wake up and give up.
         self.stopping = threading.Event()
+        #: Where the records are kept across restarts (``--state-file``), if anywhere.
+        self.state_file: StateFile | None = None
+
+    def persist(self) -> None:
+        """Save the records to the state file, if there is one (after every change)."""
+        if self.state_file is not None:
+            self.state_file.save(self)
 
     @property
     def account_id(self) -> str:
@@ -52,3 +60,4 @@ class Runtime:
             self.config = self.initial_config.copy()
         self.request_log.clear(self.config.request_log_limit)
         self.callback_log.clear(self.config.callback_log_limit)
+        self.persist()

@@ -53,6 +53,8 @@ class Scheduler:
         self._generation = 0
         self._stopping = False
         self._thread: threading.Thread | None = None
+        #: Called after every task (the state file saves what a task changed).
+        self.after_task: Callable[[], None] | None = None
         clock.on_change(self.wake)
 
     # --- lifecycle ------------------------------------------------------------------
@@ -167,6 +169,8 @@ class Scheduler:
                 again = None
                 traceback.print_exc()
             self._finish(task, again)
+            if self.after_task is not None:
+                self.after_task()
 
     def _finish(self, task: Task, again: float | None) -> None:
         with self._cond:

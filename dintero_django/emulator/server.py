@@ -127,6 +127,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             if route.public:
                 request.fault = self.server.runtime.faults.pick(route.operation)
             response = self._run(route, request)
+            # Saved before answering: a client that got its answer finds it after a restart.
+            self.server.runtime.persist()
         if response is None:
             # Log first: the connection may now hang for a long time.
             self._record(request, route, None, started)
