@@ -38,7 +38,9 @@ def check_dintero_settings(
         messages.append(
             Error(
                 "DINTERO['CLIENT_ID'] and DINTERO['CLIENT_SECRET'] must both be set.",
-                hint="Create an API client with admin:checkout and admin:shopping scopes.",
+                hint="Create an API client with admin:checkout and admin:shopping scopes; to try "
+                "the app without Dintero, run `python3 example_project/demo.py` (the example shop "
+                "against the built-in emulator).",
                 id="dintero.E003",
             )
         )

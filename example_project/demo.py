@@ -5,19 +5,8 @@ Needs only Python 3.11+. It creates ``.venv`` (if missing), installs the package
 with its dev extras, migrates an SQLite database in example_project/demo-data/,
 seeds the products and a staff superuser, starts the Dintero emulator and the
 web server, and prints the URLs. Tasks run in the web process unless --redis.
-Ctrl-C stops everything. Running it again keeps the database (use --fresh to
-start over). The emulator keeps its state in memory only: orders paid in an
-earlier run are unknown to a restarted emulator.
-
-  --redis           run tasks on a real Celery worker (and beat for the
-                    reconciler) over Redis at 127.0.0.1:6379 (db 0); starts
-                    redis-server when it is installed and not running
-  --redis-url URL   the same with another Redis, e.g. redis://127.0.0.1:6379/5
-  --port N          web server port (default 8000)
-  --emulator-port N emulator port (default 8765)
-  --no-install      skip "pip install -e .[dev]" (faster restarts)
-  --fresh           delete the demo database first
-  --verbose         show the servers' logs here instead of in demo-data/logs/
+Ctrl-C stops everything. Running it again keeps the database and the emulator's
+records (example_project/demo-data/emulator-state.json); --fresh starts over.
 """
 
 from __future__ import annotations
@@ -41,6 +30,9 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "example_project" / "demo-data"
+#: The emulator's records (sessions, transactions, orders): they live as long as the
+#: demo database, so a restarted demo finds Dintero's side of its orders.
+STATE_FILE = DATA / "emulator-state.json"
 HOST = "127.0.0.1"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -55,15 +47,32 @@ ADMIN_PASSWORD = "dintero-demo"
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python3 example_project/demo.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--port", type=int, default=8000, help="web server port")
-    parser.add_argument("--emulator-port", type=int, default=8765, help="emulator port")
-    parser.add_argument("--redis", action="store_true", help="Celery worker + beat over Redis")
-    parser.add_argument("--redis-url", default=None, help=f"implies --redis (default {REDIS_URL})")
-    parser.add_argument("--no-install", action="store_true", help="skip pip install")
-    parser.add_argument("--fresh", action="store_true", help="delete the demo database first")
-    parser.add_argument("--verbose", action="store_true", help="show server logs here")
+    parser.add_argument("--port", type=int, default=8000, help="web server port (default 8000)")
+    parser.add_argument("--emulator-port", type=int, default=8765, help="emulator port (default 8765)")
+    parser.add_argument(
+        "--redis",
+        action="store_true",
+        help="run tasks on a real Celery worker (and beat for the reconciler) over Redis at "
+        f"{REDIS_URL}; starts redis-server when it is installed and not running",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=None,
+        help=f"the same with another Redis (implies --redis; default {REDIS_URL})",
+    )
+    parser.add_argument(
+        "--no-install", action="store_true", help='skip "pip install -e .[dev]" (faster restarts)'
+    )
+    parser.add_argument(
+        "--fresh", action="store_true", help="delete the demo database and the emulator's records first"
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show the servers' logs here instead of in demo-data/logs/"
+    )
     parser.add_argument("--venv", type=Path, default=ROOT / ".venv", help="virtualenv folder")
     parser.add_argument("--python", default=sys.executable, help="interpreter that creates the virtualenv")
     parser.add_argument("--admin-password", default=ADMIN_PASSWORD)
@@ -74,12 +83,27 @@ def say(message: str) -> None:
     print(f"demo: {message}", flush=True)
 
 
-def run(*cmd: str, env: dict[str, str] | None = None) -> None:
-    """Run a setup step in the foreground; stop the demo if it fails."""
-    say("$ " + " ".join(cmd))
-    result = subprocess.run(cmd, cwd=ROOT, env=env, check=False)  # noqa: S603 (our own commands)
+def run(*cmd: str, env: dict[str, str] | None = None, log: Path | None = None) -> None:
+    """Run a setup step in the foreground; stop the demo if it fails.
+
+    With ``log``, the step's output goes to that file and is shown only if it fails
+    (pip: a machine's pip configuration can print dozens of harmless warnings).
+    """
+    say("$ " + " ".join(cmd) + (f"  (output: {log})" if log else ""))
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(_open_log(log)) if log else None
+        result = subprocess.run(  # noqa: S603 (our own commands)
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None, check=False
+        )
     if result.returncode != 0:
+        if log is not None:
+            print(log.read_text(errors="replace")[-4000:], flush=True)
         raise SystemExit(f"demo: step failed with exit code {result.returncode}: {' '.join(cmd)}")
+
+
+def _open_log(path: Path) -> IO[bytes]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
 
 
 # -- setup --------------------------------------------------------------------
@@ -93,7 +117,7 @@ def ensure_venv(venv: Path, base_python: str, install: bool) -> Path:
         install = True
     if install:
         run(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "-e", ".[dev]")  # fmt: skip
+            "-e", ".[dev]", log=DATA / "logs" / "pip.log")  # fmt: skip
     return python
 
 
@@ -123,12 +147,17 @@ def demo_env(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
+def forget_everything() -> None:
+    """--fresh: the shop's database and Dintero's side (the emulator's records) go together."""
+    for path in [*DATA.glob("demo.sqlite3*"), STATE_FILE]:
+        path.unlink(missing_ok=True)
+    say("deleted the demo database and the emulator's records")
+
+
 def prepare_database(python: Path, env: dict[str, str], args: argparse.Namespace) -> None:
     DATA.mkdir(exist_ok=True)
     if args.fresh:
-        for path in DATA.glob("demo.sqlite3*"):
-            path.unlink()
-        say("deleted the demo database")
+        forget_everything()
     manage = (str(python), "manage.py")
     run(*manage, "migrate", "--noinput", "-v", "0", env=env)
     run(*manage, "seed_products", env=env)
@@ -244,6 +273,7 @@ def start_emulator(services: Services, python: Path, env: dict[str, str], port: 
         str(python), "-m", "dintero_django.emulator", "--host", HOST, "--port", str(port),
         "--account-id", ACCOUNT_ID, "--client-id", CLIENT_ID,
         "--client-secret", CLIENT_SECRET, "--signature-secret", SIGNATURE_SECRET,
+        "--state-file", str(STATE_FILE),
     ]  # fmt: skip
     service = services.start("emulator", cmd, env)
     wait_until_up(service, f"http://{HOST}:{port}/_emulator/health")

@@ -7,10 +7,16 @@ DINTERO_CHECKOUT_URL, DINTERO_PROFILE_ID, DINTERO_SIGNATURE_SECRET, DINTERO_SITE
 Tasks run in-process unless CELERY_BROKER_URL is set (e.g. redis://127.0.0.1:6379/0).
 ``python3 example_project/demo.py`` sets all of these for the emulator; see
 docs/production.md for running the same project against the real Dintero.
+With none of the connection variables set, ``python manage.py runserver`` (or
+``check``, ``migrate``) talks to the emulator with its own defaults, at
+http://127.0.0.1:8765 (``python -m dintero_django.emulator``), and says so at
+start-up (system check shop.I001).
 """
 
 import os
 from pathlib import Path
+
+from dintero_django.emulator.app import DEFAULT_ACCOUNT_ID, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -104,12 +110,30 @@ USE_TZ = True
 STATIC_URL = "static/"
 LOGIN_URL = "/admin/login/"
 
+#: The variables that connect the shop to a Dintero (real or emulated). With none of
+#: them set, the shop uses the emulator's defaults (``python -m dintero_django.emulator``).
+DINTERO_CONNECTION_VARIABLES = (
+    "DINTERO_CLIENT_ID",
+    "DINTERO_CLIENT_SECRET",
+    "DINTERO_API_URL",
+    "DINTERO_CHECKOUT_URL",
+)
+DINTERO_EMULATOR_DEFAULTS = not any(env(name) for name in DINTERO_CONNECTION_VARIABLES)
+_emulator = f"http://127.0.0.1:{env('DINTERO_EMULATOR_PORT', '8765')}"
+_fallback = {
+    "ACCOUNT_ID": DEFAULT_ACCOUNT_ID,
+    "CLIENT_ID": DEFAULT_CLIENT_ID if DINTERO_EMULATOR_DEFAULTS else "",
+    "CLIENT_SECRET": DEFAULT_CLIENT_SECRET if DINTERO_EMULATOR_DEFAULTS else "",
+    "API_URL": _emulator if DINTERO_EMULATOR_DEFAULTS else "https://api.dintero.com",
+    "CHECKOUT_URL": _emulator if DINTERO_EMULATOR_DEFAULTS else "https://checkout.dintero.com",
+}
+
 DINTERO = {
-    "ACCOUNT_ID": env("DINTERO_ACCOUNT_ID", "T12345678"),
-    "CLIENT_ID": env("DINTERO_CLIENT_ID"),
-    "CLIENT_SECRET": env("DINTERO_CLIENT_SECRET"),
-    "API_URL": env("DINTERO_API_URL", "https://api.dintero.com"),
-    "CHECKOUT_URL": env("DINTERO_CHECKOUT_URL", "https://checkout.dintero.com"),
+    "ACCOUNT_ID": env("DINTERO_ACCOUNT_ID", _fallback["ACCOUNT_ID"]),
+    "CLIENT_ID": env("DINTERO_CLIENT_ID", _fallback["CLIENT_ID"]),
+    "CLIENT_SECRET": env("DINTERO_CLIENT_SECRET", _fallback["CLIENT_SECRET"]),
+    "API_URL": env("DINTERO_API_URL", _fallback["API_URL"]),
+    "CHECKOUT_URL": env("DINTERO_CHECKOUT_URL", _fallback["CHECKOUT_URL"]),
     "PROFILE_ID": env("DINTERO_PROFILE_ID", "default"),
     "SIGNATURE_SECRET": [s for s in env("DINTERO_SIGNATURE_SECRET").split(",") if s],
     "SITE_URL": env("DINTERO_SITE_URL", "http://127.0.0.1:8000"),
@@ -131,7 +155,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Example shop API (dintero-django)", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Example shop API (dintero-django)",
+    "VERSION": "1",
+    # The schema maps the staff money endpoints too: logged-in users only (docs/rest-api.md).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # Without a broker the demo runs tasks in-process, right after commit.

@@ -8,4 +8,4 @@ class ShopConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects the shop's signal receivers)
+        from . import checks, receivers  # noqa: F401  (registers the check; connects the receivers)
