@@ -115,6 +115,8 @@ def render(order: JSONDict, session_id: str, problem: str | None) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
+        # An empty inline icon: without any, browsers ask for /favicon.ico (a 404).
+        '<link rel=icon href="data:,">'
         f"<title>Dintero emulator checkout</title><style>{STYLE}</style></head><body><main>"
         f"<h1>Dintero emulator checkout</h1><p class=muted>Order {reference} · "
         f"session {escape(session_id)}</p><table>{_rows(order)}</table>{action}"

@@ -30,6 +30,8 @@ def test_page_shows_the_order(api: Api) -> None:
     for outcome in ("AUTHORIZED", "CAPTURED", "ON_HOLD", "DECLINED", "FAILED", "CANCELLED"):
         assert f'value="{outcome}"' in text
     assert f'action="/v1/view/{session_id}/"' in text
+    # An inline icon, so a browser does not ask for /favicon.ico (a 404 in its console).
+    assert '<link rel=icon href="data:,">' in text.split("</head>")[0]
     events = [e["name"] for e in api.get(f"/v1/sessions/{session_id}").json()["events"]]
     assert events == ["INITIATED", "VISITED"]
 
