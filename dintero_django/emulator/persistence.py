@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,14 +43,16 @@ class StateFileError(Exception):
 class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
         self._written = ""
 
     def save(self, rt: Runtime) -> None:
-        """Write the store if it changed since the last write (a cheap no-op otherwise)."""
-        with self._lock:
-            with rt.store.lock:
-                text = json.dumps(snapshot(rt), sort_keys=True)
+        """Write the store if it changed since the last write (a cheap no-op otherwise).
+
+        Under the store's (re-entrant) lock: snapshots are written in the order they
+        were taken, and a caller that already holds the lock cannot deadlock here.
+        """
+        with rt.store.lock:
+            text = json.dumps(snapshot(rt), sort_keys=True)
             if text != self._written:
                 write_atomically(self.path, text)
                 self._written = text
