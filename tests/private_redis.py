@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 HOST = "127.0.0.1"
 
@@ -40,7 +42,10 @@ class PrivateRedis:
         return f"redis://{HOST}:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host=HOST, port=self.port, socket_timeout=5, socket_connect_timeout=2)
+        # No retries: redis-py's default backoff would stretch a restart's downtime to seconds.
+        return redis.Redis(
+            host=HOST, port=self.port, socket_timeout=5, socket_connect_timeout=2, retry=Retry(NoBackoff(), 0)
+        )
 
     def start(self) -> PrivateRedis:
         server = shutil.which("redis-server")
