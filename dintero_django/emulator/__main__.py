@@ -34,6 +34,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=_env("SIGNATURE_SECRET", ""),
         help="sign callbacks with Dintero-Signature (empty: unsigned)",
     )
+    parser.add_argument(
+        "--callback-allow-http",
+        action="store_true",
+        default=_env("CALLBACK_ALLOW_HTTP", "").lower() in ("1", "true", "yes", "on"),
+        help="deliver callbacks to plain-http and loopback URLs (a local shop); Dintero "
+        "delivers only to HTTPS, so without this flag such callbacks are skipped",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     return parser.parse_args(argv)
 
@@ -53,9 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         quiet=args.quiet,
+        callback_allow_http=args.callback_allow_http,
     ).bind()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signing = "signed (secret set)" if args.signature_secret else "unsigned"
+    if args.callback_allow_http:
+        signing += ", also to plain-http URLs (--callback-allow-http)"
     print(f"Dintero emulator listening on {emulator.url}", flush=True)
     print(
         f"  account_id={emulator.account_id} client_id={emulator.client_id} "

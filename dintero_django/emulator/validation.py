@@ -133,12 +133,23 @@ def http_url(value: Any, path: str) -> str:
 
 
 def callback_url(value: Any, path: str) -> str:
-    """HTTPS as Dintero requires, or plain http to a loopback host (local testing)."""
-    url = http_url(value, path)
+    """Any absolute http(s) URL: the spec's ``CallbackUrl`` pattern is ``https?://*``.
+
+    Dintero accepts a plain-http callback URL on the session and then never calls it
+    ("Callback is only delivered to HTTPS URLs"); delivery decides, see
+    :func:`callback_undeliverable`.
+    """
+    return http_url(value, path)
+
+
+def callback_undeliverable(url: str) -> str | None:
+    """Why Dintero would not deliver to ``url`` (spec ``CallbackUrl``), or None."""
     parts = urlsplit(url)
-    if parts.scheme == "https" or parts.hostname in LOOPBACK_HOSTS:
-        return url
-    raise invalid(path, "must be an https URL (plain http only to 127.0.0.1, localhost, ::1)")
+    if parts.scheme != "https":
+        return "callback_url is not https: Dintero delivers callbacks only to HTTPS URLs"
+    if parts.hostname in LOOPBACK_HOSTS:
+        return "callback_url is a loopback host, which Dintero cannot call"
+    return None
 
 
 def _join(path: str, key: str) -> str:
