@@ -32,6 +32,7 @@ import requests
 
 from dintero_django.signature import signature_header
 
+from .config import allows
 from .state import JSONDict, Session, Transaction
 from .urls import append_query, query_value, query_values
 from .validation import callback_undeliverable
@@ -99,7 +100,8 @@ class CallbackService:
         if not isinstance(url, str):
             return
         name = str(event.get("event"))
-        if name not in REPORTABLE_EVENTS or name not in query_values(url, "report_event"):
+        commas = allows(self._rt.config, "report_event_comma_separated")
+        if name not in REPORTABLE_EVENTS or name not in query_values(url, "report_event", commas=commas):
             return
         params = self._base_params(session, transaction)
         params += [("event", name), ("event_id", str(event["id"]))]

@@ -46,6 +46,10 @@ DOCUMENTED_MAX_CALLBACK_DELAY = 60.0
 #: here (one line) and guard it with ``allows(config, name)``; docs/emulator.md lists
 #: the same names in its "Strictness" section.
 LENIENT_BEHAVIOURS: dict[str, str] = {
+    "report_event_comma_separated": (
+        "report_event=CAPTURE,REFUND in one parameter; the spec documents one event per "
+        "report_event parameter, repeated (CallbackUrl)."
+    ),
     "draft_item_put_without_line_id": (
         "PUT .../draft_orders/{id}/items/{line_id} with a body that has no line_id (taken "
         "from the path). Dintero documents the body as an Item, which carries line_id."

@@ -178,3 +178,16 @@ def test_draft_item_put_without_line_id_needs_lenient(api: Api, control: Emulato
     assert refused.json()["error"]["message"].startswith("item.line_id")
     control.config(lenient=True)
     assert api.put(path, json=body).status_code == 200
+
+
+def test_comma_separated_report_event_needs_lenient(
+    api: Api, control: EmulatorControl, receiver: Receiver
+) -> None:
+    # The spec repeats the parameter (report_event=CAPTURE&report_event=REFUND).
+    for lenient, expected in ((False, [None]), (True, [None, "CAPTURE"])):
+        control.config(lenient=lenient)
+        transaction_id = _pay(api, f"{receiver.url}/cb?report_event=REFUND,CAPTURE")
+        assert api.capture(transaction_id, 1000).status_code == 200
+        control.wait_callbacks()
+        mine = [r for r in receiver.log if r.arg("transaction_id") == transaction_id]
+        assert [r.arg("event") for r in mine] == expected
