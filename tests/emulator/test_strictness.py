@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import requests
@@ -191,3 +192,27 @@ def test_comma_separated_report_event_needs_lenient(
         control.wait_callbacks()
         mine = [r for r in receiver.log if r.arg("transaction_id") == transaction_id]
         assert [r.arg("event") for r in mine] == expected
+
+
+# --- the docs keep up -------------------------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "emulator.md"
+
+
+def _knob_rows() -> dict[str, list[str]]:
+    section = DOCS.read_text().split("## Config knobs", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in section.splitlines() if line.startswith("| `")]
+    return {row[0].strip("| `"): row for row in rows}
+
+
+def test_every_knob_is_documented_with_its_source() -> None:
+    rows = _knob_rows()
+    assert set(rows) == set(EmulatorConfig.describe())
+    for name, row in rows.items():
+        assert len(row) == 5 and row[-1].strip(" |"), f"{name}: no Source cell in docs/emulator.md"
+
+
+def test_every_lenient_behaviour_is_documented() -> None:
+    strictness = DOCS.read_text().split("## Strictness", 1)[1].split("\n## ", 1)[0]
+    for name in LENIENT_BEHAVIOURS:
+        assert f"| `{name}` |" in strictness, f"{name} missing from docs/emulator.md#strictness"
