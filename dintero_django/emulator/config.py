@@ -103,7 +103,9 @@ class EmulatorConfig:
         400, "[U] Status for an operation the transaction state forbids.", (400, 409)
     )
     void_after_partial_capture: bool = _knob(
-        False, "Allow void of the uncaptured remainder after a partial capture."
+        False,
+        "[U] Allow void of the uncaptured remainder after a partial capture for every "
+        "product type; off = only the types the spec lists (payex.*, vipps, klarna.*).",
     )
     void_after_partial_capture_status: str = _knob(
         "CAPTURED",
