@@ -46,6 +46,10 @@ DOCUMENTED_MAX_CALLBACK_DELAY = 60.0
 #: here (one line) and guard it with ``allows(config, name)``; docs/emulator.md lists
 #: the same names in its "Strictness" section.
 LENIENT_BEHAVIOURS: dict[str, str] = {
+    "body_without_json_content_type": (
+        "A request body without 'Content-Type: application/json', read as JSON anyway; "
+        "the spec's API consumes application/json only."
+    ),
     "report_event_comma_separated": (
         "report_event=CAPTURE,REFUND in one parameter; the spec documents one event per "
         "report_event parameter, repeated (CallbackUrl)."

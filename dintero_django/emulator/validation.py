@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .routing import JSONDict, invalid
+from .config import EmulatorConfig, allows
+from .routing import JSONDict, Request, invalid
 
 INT32_MAX = 2**31 - 1
 INT32_MIN = -(2**31)
@@ -154,3 +155,13 @@ def callback_undeliverable(url: str) -> str | None:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+def json_content_type(config: EmulatorConfig, request: Request) -> None:
+    """A request body must be sent as ``application/json`` (spec: ``consumes:
+    application/json``); any other type is read as JSON only with ``lenient``."""
+    if not request.body.strip() or allows(config, "body_without_json_content_type"):
+        return
+    media_type = (request.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise invalid("Content-Type", f"must be application/json, not {media_type or 'missing'!r}")

@@ -216,3 +216,15 @@ def test_every_lenient_behaviour_is_documented() -> None:
     strictness = DOCS.read_text().split("## Strictness", 1)[1].split("\n## ", 1)[0]
     for name in LENIENT_BEHAVIOURS:
         assert f"| `{name}` |" in strictness, f"{name} missing from docs/emulator.md#strictness"
+
+
+def test_a_body_must_be_sent_as_json(api: Api, control: EmulatorControl) -> None:
+    body = json.dumps(api.session_body())
+    text = {"Content-Type": "text/plain"}
+    plain = api.post("/v1/sessions-profile", data=body, headers=text)
+    assert plain.status_code == 400
+    assert plain.json()["error"]["message"].startswith("Content-Type:")
+    charset = {"Content-Type": "application/json; charset=utf-8"}
+    assert api.post("/v1/sessions-profile", data=body, headers=charset).status_code == 200
+    control.config(lenient=True)
+    assert api.post("/v1/sessions-profile", data=body, headers=text).status_code == 200
