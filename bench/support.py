@@ -222,7 +222,7 @@ def start_emulator(logdir: Path, port: int | None = None) -> tuple[Proc, str]:
     """The emulator in its own process (as Dintero is another machine), signing callbacks."""
     port = port or free_port()
     command = [PYTHON, "-m", "dintero_django.emulator", "--port", str(port), "--quiet"]
-    command += ["--signature-secret", SIGNATURE_SECRET]
+    command += ["--signature-secret", SIGNATURE_SECRET, "--callback-allow-http"]  # local http shop
     proc = spawn("emulator", command, bench_env(), logdir)
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: http_ok(f"{url}/_emulator/health"), 30, "the emulator", proc)

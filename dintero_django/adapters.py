@@ -33,6 +33,11 @@ class LineInput:
     type: str = OrderLine.Type.PHYSICAL
 
 
+#: The longest ``delay_callback`` Dintero honours: "The maximum delay is 60 seconds"
+#: (spec ``CallbackUrl``).
+MAX_CALLBACK_DELAY = 60
+
+
 def _number(value: Decimal) -> int | float:
     # Dintero's `vat` is a JSON number; whole percentages go out as integers.
     return int(value) if value == value.to_integral_value() else float(value)
@@ -125,7 +130,9 @@ class DefaultOrderAdapter:
         options: list[tuple[str, str]] = [("report_error", "true")]
         options += [("report_event", event) for event in ("CAPTURE", "REFUND", "VOID")]
         if self.conf.CALLBACK_DELAY:
-            options.append(("delay_callback", str(self.conf.CALLBACK_DELAY)))
+            # Dintero's documented maximum (spec CallbackUrl); more is not honoured.
+            delay = min(int(self.conf.CALLBACK_DELAY), MAX_CALLBACK_DELAY)
+            options.append(("delay_callback", str(delay)))
         if self.conf.CALLBACK_METHOD == "POST":
             options.append(("method", "POST"))
         joiner = "&" if "?" in base else "?"

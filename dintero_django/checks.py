@@ -50,8 +50,29 @@ def check_dintero_settings(
     if conf.READ_TIMEOUT <= 0 or conf.CONNECT_TIMEOUT <= 0:
         messages.append(Error("DINTERO timeouts must be positive.", id="dintero.E005"))
     messages.extend(_adapter_errors(conf.ADAPTER))
+    messages.extend(_callback_scheme(conf))
     messages.extend(_warnings(conf))
     return messages
+
+
+def _callback_scheme(conf: Any) -> list[CheckMessage]:
+    """Dintero delivers callbacks only to HTTPS URLs (spec ``CallbackUrl``).
+
+    Without callbacks a payment is confirmed only when the customer returns or the
+    reconciler polls: a production shop must not run that way, a test shop may.
+    """
+    setting = "CALLBACK_URL" if conf.CALLBACK_URL else "SITE_URL"
+    base = getattr(conf, setting)
+    if not base or urlsplit(base).scheme == "https":
+        return []
+    text = (
+        f"DINTERO['{setting}'] ({base!r}) is not https: Dintero delivers callbacks only to "
+        "HTTPS URLs, so this site gets no callbacks and confirms payments only by polling."
+    )
+    hint = "Serve the callback URL over HTTPS (set SITE_URL or CALLBACK_URL to an https:// URL)."
+    if conf.ACCOUNT_ID.startswith("P"):
+        return [Error(text, hint=hint, id="dintero.E008")]
+    return [Warning(text, hint=hint, id="dintero.W008")]
 
 
 def _trusts_client_prices(adapter_path: str) -> bool:

@@ -274,6 +274,8 @@ def start_emulator(services: Services, python: Path, env: dict[str, str], port: 
         "--account-id", ACCOUNT_ID, "--client-id", CLIENT_ID,
         "--client-secret", CLIENT_SECRET, "--signature-secret", SIGNATURE_SECRET,
         "--state-file", str(STATE_FILE),
+        # The demo shop is plain http on 127.0.0.1, where Dintero never calls back.
+        "--callback-allow-http",
     ]  # fmt: skip
     service = services.start("emulator", cmd, env)
     wait_until_up(service, f"http://{HOST}:{port}/_emulator/health")

@@ -16,6 +16,9 @@ import requests
 
 # Callbacks are signed in every integration test, as in production.
 os.environ.setdefault("DINTERO_EMULATOR_SIGNATURE_SECRET", "test-signature-secret")
+# Our test servers speak plain http on 127.0.0.1, where Dintero would never deliver a
+# callback: the emulator's test convenience is switched on here, explicitly.
+os.environ.setdefault("DINTERO_EMULATOR_CALLBACK_ALLOW_HTTP", "1")
 
 from example_project.celery import app as celery_app
 

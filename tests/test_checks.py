@@ -45,6 +45,10 @@ def test_good_settings_pass(settings: Any) -> None:
         ({"ADAPTER": "dintero_django.adapters.DefaultOrderAdapter"}, "dintero.W006"),
         ({"ADAPTER": "no.such.Adapter"}, "dintero.E007"),
         ({"ADAPTER": "dintero_django.models.Order"}, "dintero.E007"),
+        ({"ACCOUNT_ID": "P12345678", "SITE_URL": "http://shop.example.com"}, "dintero.E008"),
+        ({"ACCOUNT_ID": "P12345678", "CALLBACK_URL": "http://shop.example.com/cb/"}, "dintero.E008"),
+        ({"SITE_URL": "http://shop.example.com"}, "dintero.W008"),
+        ({"CALLBACK_URL": "http://127.0.0.1:8000/dintero/callback/"}, "dintero.W008"),
     ],
 )
 def test_each_check_fires(settings: Any, change: dict[str, Any], expected: str) -> None:
@@ -69,3 +73,22 @@ def test_settings_are_read_lazily(settings: Any) -> None:
     settings.DINTERO = {**GOOD, "PROFILE_ID": "second"}
     assert get_settings().PROFILE_ID == "second"
     assert "secret" not in repr(get_settings())
+
+
+@pytest.mark.parametrize(
+    ("change", "absent"),
+    [
+        # An https callback base is fine for a production account...
+        ({"ACCOUNT_ID": "P12345678"}, {"dintero.E008", "dintero.W008"}),
+        # ...and CALLBACK_URL decides over SITE_URL when both are set.
+        (
+            {"ACCOUNT_ID": "P12345678", "SITE_URL": "http://shop.example.com",
+             "CALLBACK_URL": "https://shop.example.com/dintero/callback/"},
+            {"dintero.E008", "dintero.W008"},
+        ),
+        # A test account with plain http is warned, not refused.
+        ({"SITE_URL": "http://shop.example.com"}, {"dintero.E008"}),
+    ],
+)  # fmt: skip
+def test_https_callback_check_only_when_due(settings: Any, change: dict[str, Any], absent: set[str]) -> None:
+    assert not ids(settings, **{**GOOD, **change}) & absent

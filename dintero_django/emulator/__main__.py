@@ -41,6 +41,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="keep the records (sessions, transactions, orders, ...) in this JSON file across "
         "restarts: read at start, written atomically after every change (default: memory only)",
     )
+    parser.add_argument(
+        "--callback-allow-http",
+        action="store_true",
+        default=_env("CALLBACK_ALLOW_HTTP", "").lower() in ("1", "true", "yes", "on"),
+        help="deliver callbacks to plain-http and loopback URLs (a local shop); Dintero "
+        "delivers only to HTTPS, so without this flag such callbacks are skipped",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     return parser.parse_args(argv)
 
@@ -62,12 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             quiet=args.quiet,
             state_file=args.state_file,
+            callback_allow_http=args.callback_allow_http,
         ).bind()
     except StateFileError as error:
         print(f"emulator: {error}", file=sys.stderr, flush=True)
         return 2
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     signing = "signed (secret set)" if args.signature_secret else "unsigned"
+    if args.callback_allow_http:
+        signing += ", also to plain-http URLs (--callback-allow-http)"
     print(f"Dintero emulator listening on {emulator.url}", flush=True)
     print(
         f"  account_id={emulator.account_id} client_id={emulator.client_id} "

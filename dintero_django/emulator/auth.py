@@ -59,9 +59,9 @@ def issue_token(rt: Runtime, request: Request) -> Response:
     body = request.json_object()
     if body.get("grant_type") != "client_credentials":
         raise invalid("grant_type", "must be 'client_credentials'")
-    audience = rt.config.token_audience_base + aid
-    if body.get("audience") != audience:
-        raise invalid("audience", f"must be {audience!r}")
+    audiences = accepted_audiences(rt, request, aid)
+    if body.get("audience") not in audiences:
+        raise invalid("audience", f"must be {audiences[0]!r}")
     access_token = secrets.token_urlsafe(32)
     expires_in = rt.config.token_expires_in
     with rt.store.lock:
@@ -73,6 +73,22 @@ def issue_token(rt: Runtime, request: Request) -> Response:
     return Response.json(
         200, {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in}
     )
+
+
+def accepted_audiences(rt: Runtime, request: Request, aid: str) -> list[str]:
+    """Dintero's audience first (spec ``client_credentials``), then the emulator's own.
+
+    Dintero's Python SDK (``dintero/checkout.py``) sends ``f"{api_url}/v1/accounts/{aid}"``:
+    pointed at the emulator, that is the emulator's base URL, as bound or as the client
+    addressed it (the ``Host`` header: ``localhost`` and ``127.0.0.1`` both reach us).
+    """
+    audiences = [rt.config.token_audience_base + aid]
+    bases = [rt.base_url]
+    host = request.header("Host")
+    if host:
+        bases.append(f"http://{host}")
+    audiences += [f"{base.rstrip('/')}/v1/accounts/{aid}" for base in bases if base]
+    return audiences
 
 
 def authenticate(rt: Runtime, request: Request) -> None:

@@ -3,9 +3,10 @@
 What the merchant's ``callback_url`` may ask for (options stay in the URL we call):
 ``method=POST`` (transaction JSON as body), ``report_error=true``, ``report_event=``
 CAPTURE/REFUND/VOID (repeatable), ``delay_callback=<s>`` (capped), ``includes=session``
-and ``sid_parameter_name``. We append ``transaction_id``, ``session_id`` (or its
-renamed form), ``merchant_reference``, ``time`` and, when relevant, ``error``, ``event``
-and ``event_id``.
+and ``sid_parameter_name``. Only HTTPS URLs to a public host are called, as Dintero
+does; others are logged as ``skipped`` unless ``callback_allow_http`` (tests). We
+append ``transaction_id``, ``session_id`` (or its renamed form), ``merchant_reference``,
+``time`` and, when relevant, ``error``, ``event`` and ``event_id``.
 
 Delivery semantics (documented in docs/emulator.md):
 
@@ -31,8 +32,10 @@ import requests
 
 from dintero_django.signature import signature_header
 
+from .config import allows
 from .state import JSONDict, Session, Transaction
 from .urls import append_query, query_value, query_values
+from .validation import callback_undeliverable
 from .views import transaction_json
 
 if TYPE_CHECKING:
@@ -97,7 +100,8 @@ class CallbackService:
         if not isinstance(url, str):
             return
         name = str(event.get("event"))
-        if name not in REPORTABLE_EVENTS or name not in query_values(url, "report_event"):
+        commas = allows(self._rt.config, "report_event_comma_separated")
+        if name not in REPORTABLE_EVENTS or name not in query_values(url, "report_event", commas=commas):
             return
         params = self._base_params(session, transaction)
         params += [("event", name), ("event_id", str(event["id"]))]
@@ -132,9 +136,14 @@ class CallbackService:
             "transaction_id": transaction.id if transaction is not None else None,
             **{name: value for name, value in params if name in ("error", "event", "event_id")},
         }
+        refusal = None if self._rt.config.callback_allow_http else callback_undeliverable(url)
+        if refusal is not None:
+            # Dintero skips such a URL without a word; we log it so a test can see why.
+            self._log_unsent(full_url, method, meta, "skipped", refusal)
+            return
         fault = self._rt.faults.pick("callback")
         if fault is not None and fault.action == "drop":
-            self._log_drop(full_url, method, meta)
+            self._log_unsent(full_url, method, meta, "dropped", None)
             return
         self._schedule_copies(full_url, method, body, meta, fault, self._delay(url, fault))
 
@@ -281,7 +290,7 @@ class CallbackService:
             }
         )
 
-    def _log_drop(self, url: str, method: str, meta: JSONDict) -> None:
+    def _log_unsent(self, url: str, method: str, meta: JSONDict, outcome: str, reason: str | None) -> None:
         self._rt.callback_log.append(
             {
                 "callback_id": next(self._ids),
@@ -293,10 +302,10 @@ class CallbackService:
                 "headers": {},
                 "body": None,
                 "status": None,
-                "error": None,
-                "outcome": "dropped",
+                "error": reason,
+                "outcome": outcome,
                 **meta,
-                "fault": "drop",
+                "fault": "drop" if outcome == "dropped" else None,
             }
         )
 

@@ -1,9 +1,19 @@
-"""The emulator's behaviour switches.
+"""The emulator's behaviour switches, and the rules that keep it honest.
 
 Most knobs exist because Dintero's documentation leaves the fact uncertain (marked [U]
 in ``shared/dintero-api.md`` and ``shared/dintero-orders-api.md``): rather than guess
 silently, the emulator picks the strictest plausible default and lets a test switch.
 The rest tune test speed (callback retry schedule) or the signature secret.
+
+Two knobs carry the strictness policy (docs/emulator.md, "Strictness"):
+
+* ``lenient``: every behaviour in :data:`LENIENT_BEHAVIOURS` is [U] and more
+  permissive than what Dintero documents. Off by default; nothing in the app's own flow
+  may need it. A handler asks :func:`allows` before doing such a thing.
+* ``callback_allow_http``: a test convenience, not a Dintero behaviour. Dintero delivers
+  callbacks only to HTTPS URLs and never to a loopback host (spec ``CallbackUrl``); a
+  local test server speaks plain http on 127.0.0.1, so a test suite turns this on
+  explicitly.
 """
 
 from __future__ import annotations
@@ -27,6 +37,30 @@ DEFAULT_PAYMENT_STATUS_NAMES: dict[str, str] = {
 }
 
 
+#: The documented maximum of ``delay_callback`` (spec ``CallbackUrl``: "The maximum
+#: delay is 60 seconds"). ``callback_delay_cap`` may lower it, never raise it.
+DOCUMENTED_MAX_CALLBACK_DELAY = 60.0
+
+#: [U] behaviours more permissive than Dintero documents, served only with
+#: ``lenient=True``. Name -> what it allows and why it is uncertain. Add a behaviour
+#: here (one line) and guard it with ``allows(config, name)``; docs/emulator.md lists
+#: the same names in its "Strictness" section.
+LENIENT_BEHAVIOURS: dict[str, str] = {
+    "body_without_json_content_type": (
+        "A request body without 'Content-Type: application/json', read as JSON anyway; "
+        "the spec's API consumes application/json only."
+    ),
+    "report_event_comma_separated": (
+        "report_event=CAPTURE,REFUND in one parameter; the spec documents one event per "
+        "report_event parameter, repeated (CallbackUrl)."
+    ),
+    "draft_item_put_without_line_id": (
+        "PUT .../draft_orders/{id}/items/{line_id} with a body that has no line_id (taken "
+        "from the path). Dintero documents the body as an Item, which carries line_id."
+    ),
+}
+
+
 class ConfigError(ValueError):
     """An unknown knob or a value of the wrong type / outside its choices."""
 
@@ -46,7 +80,20 @@ class EmulatorConfig:
     )
     token_audience_base: str = _knob(
         "https://api.dintero.com/v1/accounts/",
-        "Expected audience prefix; the account id is appended.",
+        "Dintero's audience prefix; the account id is appended. The emulator also accepts "
+        "its own base URL + /v1/accounts/{aid}, as Dintero's Python SDK builds it.",
+    )
+    # --- strictness -----------------------------------------------------------------
+    lenient: bool = _knob(
+        False,
+        "[U] Serve the behaviours more permissive than Dintero documents "
+        "(LENIENT_BEHAVIOURS); off = at most as permissive as Dintero.",
+    )
+    callback_allow_http: bool = _knob(
+        False,
+        "Test convenience: deliver callbacks to plain-http and loopback URLs (a local test "
+        "server). Dintero delivers only to HTTPS, never to localhost; off = such callbacks "
+        "are skipped and logged.",
     )
     # --- checkout -------------------------------------------------------------------
     session_amount_check: str = _knob(
@@ -60,7 +107,9 @@ class EmulatorConfig:
         400, "[U] Status for an operation the transaction state forbids.", (400, 409)
     )
     void_after_partial_capture: bool = _knob(
-        False, "Allow void of the uncaptured remainder after a partial capture."
+        False,
+        "[U] Allow void of the uncaptured remainder after a partial capture for every "
+        "product type; off = only the types the spec lists (payex.*, vipps, klarna.*).",
     )
     void_after_partial_capture_status: str = _knob(
         "CAPTURED",
@@ -99,7 +148,10 @@ class EmulatorConfig:
     callback_retry_factor: float = _knob(2.0, "[U] Retry delay multiplier.")
     callback_retry_max: float = _knob(1.0, "[U] Longest retry delay (s).")
     callback_timeout: float = _knob(10.0, "HTTP timeout (s) of one delivery attempt.")
-    callback_delay_cap: float = _knob(60.0, "Maximum honoured delay_callback (s).")
+    callback_delay_cap: float = _knob(
+        DOCUMENTED_MAX_CALLBACK_DELAY,
+        "Maximum honoured delay_callback (s); at most the documented 60.",
+    )
     callback_duplicate_delivery_id: str = _knob(
         "distinct",
         "event-delivery id of copies made by the 'duplicate' fault: 'distinct' or 'same'.",
@@ -156,7 +208,16 @@ def _checked(name: str, value: Any) -> Any:
         raise ConfigError(f"{name} must be one of {list(choices)}, not {value!r}")
     if isinstance(checked, int | float) and not isinstance(checked, bool) and checked < 0:
         raise ConfigError(f"{name} must not be negative")
+    if name == "callback_delay_cap" and checked > DOCUMENTED_MAX_CALLBACK_DELAY:
+        raise ConfigError(f"{name} must not exceed the documented {DOCUMENTED_MAX_CALLBACK_DELAY:g} s")
     return checked
+
+
+def allows(config: EmulatorConfig, behaviour: str) -> bool:
+    """Whether a [U] behaviour from :data:`LENIENT_BEHAVIOURS` may be served now."""
+    if behaviour not in LENIENT_BEHAVIOURS:
+        raise KeyError(f"{behaviour!r} is not listed in LENIENT_BEHAVIOURS")
+    return config.lenient
 
 
 def _coerce(name: str, default: Any, value: Any) -> Any:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from . import validation as v
+from .config import allows
 from .routing import ApiError, JSONDict, Request, Response, Router, invalid, not_found
 from .state import OPERATION_KINDS, Draft, Order, alphanumeric_9, new_uuid
 
@@ -327,7 +328,8 @@ def _item_index(draft: Draft, line_id: int) -> int:
 def update_item(rt: Runtime, request: Request) -> Response:
     line_id = _path_line_id(request)
     body = request.json_object()
-    body.setdefault("line_id", line_id)
+    if allows(rt.config, "draft_item_put_without_line_id"):
+        body.setdefault("line_id", line_id)
     item = check_item(body, "item")
     if item["line_id"] != line_id:
         raise invalid("item.line_id", "must match the line_id in the path")

@@ -11,6 +11,12 @@ emulator at module import time; the fixtures import what they need when they run
 
 The session emulator signs callbacks when ``DINTERO_EMULATOR_SIGNATURE_SECRET`` (env)
 or the ini option ``dintero_emulator_signature_secret`` is set (env wins).
+
+Dintero delivers callbacks only to HTTPS URLs, and pytest-django's ``live_server`` speaks
+plain http on 127.0.0.1: a suite that wants callbacks there turns the emulator's
+``callback_allow_http`` knob on explicitly, with ``DINTERO_EMULATOR_CALLBACK_ALLOW_HTTP=1``
+or the ini option ``dintero_emulator_callback_allow_http = true``. Off by default, like
+Dintero: callbacks to an http URL are then skipped (and logged as ``skipped``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 
 SECRET_ENV = "DINTERO_EMULATOR_SIGNATURE_SECRET"  # noqa: S105 (a variable name)
 SECRET_INI = "dintero_emulator_signature_secret"  # noqa: S105 (an ini option name)
+ALLOW_HTTP_ENV = "DINTERO_EMULATOR_CALLBACK_ALLOW_HTTP"
+ALLOW_HTTP_INI = "dintero_emulator_callback_allow_http"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +42,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Signature secret of the session-wide Dintero emulator (empty: unsigned callbacks). "
         f"The environment variable {SECRET_ENV} overrides it.",
         default="",
+    )
+    parser.addini(
+        ALLOW_HTTP_INI,
+        "Let the session-wide Dintero emulator deliver callbacks to plain-http / loopback URLs "
+        f"(a test server), which Dintero never does. The environment variable {ALLOW_HTTP_ENV} "
+        "overrides it.",
+        type="bool",
+        default=False,
     )
 
 
@@ -44,11 +60,22 @@ def signature_secret(config: pytest.Config) -> str:
     return str(config.getini(SECRET_INI) or "")
 
 
+def callback_allow_http(config: pytest.Config) -> bool:
+    from_env = os.environ.get(ALLOW_HTTP_ENV)
+    if from_env is not None:
+        return from_env.strip().lower() in ("1", "true", "yes", "on")
+    return bool(config.getini(ALLOW_HTTP_INI))
+
+
 @pytest.fixture(scope="session")
 def dintero_emulator_server(pytestconfig: pytest.Config) -> Iterator[Emulator]:
     from .app import Emulator
 
-    with Emulator(signature_secret=signature_secret(pytestconfig)) as emulator:
+    emulator = Emulator(
+        signature_secret=signature_secret(pytestconfig),
+        callback_allow_http=callback_allow_http(pytestconfig),
+    )
+    with emulator:
         yield emulator
 
 

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TextIO
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from . import auth, control, orders, page, sessions, transactions
+from . import auth, control, orders, page, sessions, transactions, validation
 from .routing import ApiError, Request, Response, Route, Router
 from .runtime import Runtime
 
@@ -192,6 +192,8 @@ class RequestHandler(BaseHTTPRequestHandler):
         try:
             if route.auth:
                 auth.authenticate(runtime, request)
+            if route.auth or route.operation == "token":  # Dintero's API, not our pages
+                validation.json_content_type(runtime.config, request)
             return route.handler(runtime, request)
         except ApiError as error:
             return error.response()

@@ -41,6 +41,21 @@ REFUNDABLE = frozenset(
     {"CAPTURED", "PARTIALLY_CAPTURED", "PARTIALLY_REFUNDED", "PARTIALLY_CAPTURED_REFUNDED"}
 )
 VOIDABLE = frozenset({"INITIATED", "AUTHORIZED"})
+#: Product types whose remainder may be voided after a part capture (spec
+#: ``/transactions/{id}/void``, "Void on part capture is only supported on ...").
+VOID_ON_PART_CAPTURE = frozenset(
+    {
+        "payex.creditcard",
+        "payex.mobilepay",
+        "payex.vipps",
+        "payex.applepay",
+        "payex.clicktopay",
+        "payex.googlepay",
+        "vipps",
+        "klarna.klarna",
+        "klarna.billie",
+    }
+)
 #: Event name of each operation, and of its 202 "accepted" marker.
 EVENT_NAMES = {"capture": "CAPTURE", "refund": "REFUND", "void": "VOID"}
 INITIATE_NAMES = {
@@ -139,11 +154,13 @@ def _check_void(transaction: Transaction, config: EmulatorConfig) -> None:
     status = transaction.status
     if status in VOIDABLE and transaction.captured == 0:
         return
-    if status == "PARTIALLY_CAPTURED" and config.void_after_partial_capture:
+    documented = transaction.payment_product_type in VOID_ON_PART_CAPTURE
+    if status == "PARTIALLY_CAPTURED" and (documented or config.void_after_partial_capture):
         return
     if status == "PARTIALLY_CAPTURED":
         raise IllegalOperation(
-            "cannot void a PARTIALLY_CAPTURED transaction (void_after_partial_capture is off)",
+            f"cannot void a PARTIALLY_CAPTURED {transaction.payment_product_type} transaction "
+            "(void on part capture is only supported for some product types)",
             "INVALID_STATE",
         )
     raise IllegalOperation(f"cannot void a transaction in status {status}", "INVALID_STATE")

@@ -20,9 +20,12 @@ def append_query(url: str, params: Iterable[tuple[str, str]]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def query_values(url: str, name: str) -> list[str]:
-    """Every value of ``name`` in the URL's query (repeated or comma separated)."""
+def query_values(url: str, name: str, *, commas: bool = False) -> list[str]:
+    """Every value of ``name`` in the URL's query (repeated; also comma separated with
+    ``commas``, which Dintero does not document)."""
     values = [value for key, value in parse_qsl(urlsplit(url).query) if key == name]
+    if not commas:
+        return values
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 

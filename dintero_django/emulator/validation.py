@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from .routing import JSONDict, invalid
+from .config import EmulatorConfig, allows
+from .routing import JSONDict, Request, invalid
 
 INT32_MAX = 2**31 - 1
 INT32_MIN = -(2**31)
@@ -133,13 +134,34 @@ def http_url(value: Any, path: str) -> str:
 
 
 def callback_url(value: Any, path: str) -> str:
-    """HTTPS as Dintero requires, or plain http to a loopback host (local testing)."""
-    url = http_url(value, path)
+    """Any absolute http(s) URL: the spec's ``CallbackUrl`` pattern is ``https?://*``.
+
+    Dintero accepts a plain-http callback URL on the session and then never calls it
+    ("Callback is only delivered to HTTPS URLs"); delivery decides, see
+    :func:`callback_undeliverable`.
+    """
+    return http_url(value, path)
+
+
+def callback_undeliverable(url: str) -> str | None:
+    """Why Dintero would not deliver to ``url`` (spec ``CallbackUrl``), or None."""
     parts = urlsplit(url)
-    if parts.scheme == "https" or parts.hostname in LOOPBACK_HOSTS:
-        return url
-    raise invalid(path, "must be an https URL (plain http only to 127.0.0.1, localhost, ::1)")
+    if parts.scheme != "https":
+        return "callback_url is not https: Dintero delivers callbacks only to HTTPS URLs"
+    if parts.hostname in LOOPBACK_HOSTS:
+        return "callback_url is a loopback host, which Dintero cannot call"
+    return None
 
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
+
+
+def json_content_type(config: EmulatorConfig, request: Request) -> None:
+    """A request body must be sent as ``application/json`` (spec: ``consumes:
+    application/json``); any other type is read as JSON only with ``lenient``."""
+    if not request.body.strip() or allows(config, "body_without_json_content_type"):
+        return
+    media_type = (request.header("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json":
+        raise invalid("Content-Type", f"must be application/json, not {media_type or 'missing'!r}")

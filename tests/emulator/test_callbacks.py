@@ -145,7 +145,7 @@ def test_report_event_only_for_the_listed_events(
 
 
 def test_backoffice_operations_report_events(api: Api, control: EmulatorControl, receiver: Receiver) -> None:
-    _, transaction_id = _pay(api, f"{receiver.url}/cb?report_event=CAPTURE,REFUND")
+    _, transaction_id = _pay(api, f"{receiver.url}/cb?report_event=CAPTURE&report_event=REFUND")
     tid = str(transaction_id)
     assert control.backoffice_capture(tid, 2000)["status"] == "PARTIALLY_CAPTURED"
     assert control.backoffice_refund(tid)["status"] == "PARTIALLY_CAPTURED_REFUNDED"

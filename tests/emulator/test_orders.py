@@ -96,12 +96,12 @@ def test_draft_items_add_update_delete(api: Api) -> None:
     assert added.status_code == 200
     assert [i["line_id"] for i in added.json()["order"]["items"]] == [1, 2, 3]
     assert api.post(base, json=new_item).status_code == 400  # duplicate line_id
-    updated = api.put(f"{base}/3", json={"id": "lamp", "quantity": 2, "gross_amount": 19800})
+    updated = api.put(f"{base}/3", json={"id": "lamp", "line_id": 3, "quantity": 2, "gross_amount": 19800})
     assert updated.status_code == 200
     assert updated.json()["order"]["gross_amount"] == 89700 + 19800
     assert api.put(f"{base}/3", json={**new_item, "line_id": 4}).status_code == 400
-    assert api.put(f"{base}/9", json={"quantity": 1, "gross_amount": 1}).status_code == 404
-    assert api.put(f"{base}/x", json={"quantity": 1, "gross_amount": 1}).status_code == 400
+    assert api.put(f"{base}/9", json={"line_id": 9, "quantity": 1, "gross_amount": 1}).status_code == 404
+    assert api.put(f"{base}/x", json={"line_id": 1, "quantity": 1, "gross_amount": 1}).status_code == 400
     deleted = api.delete(f"{base}/1")
     assert [i["line_id"] for i in deleted.json()["order"]["items"]] == [2, 3]
     assert api.delete(f"{base}/1").status_code == 404

@@ -72,7 +72,6 @@ _DELETE = object()
         ("url", _DELETE, "url"),
         ("url.return_url", _DELETE, "url.return_url"),
         ("url.return_url", "/relative", "url.return_url"),
-        ("url.callback_url", "http://shop.example.com/cb", "url.callback_url"),
         ("url.callback_url", "ftp://shop.example.com/cb", "url.callback_url"),
         ("order", _DELETE, "order"),
         ("order.amount", _DELETE, "order.amount"),

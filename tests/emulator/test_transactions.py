@@ -103,7 +103,7 @@ def test_void_after_partial_capture_is_configurable(api: Api, control: EmulatorC
     transaction_id = bring_to(api, "PARTIALLY_CAPTURED")
     response = api.void(transaction_id)
     assert response.status_code == 400
-    assert "void_after_partial_capture" in response.json()["error"]["message"]
+    assert "only supported for some product types" in response.json()["error"]["message"]
     control.config(void_after_partial_capture=True)
     response = api.void(transaction_id)
     assert response.status_code == 200
@@ -113,6 +113,20 @@ def test_void_after_partial_capture_is_configurable(api: Api, control: EmulatorC
     # Nothing is left to capture; what was captured can still be refunded.
     assert api.capture(transaction_id, 1).status_code == 400
     assert api.refund(transaction_id, 10000).json()["status"] == "REFUNDED"
+
+
+@pytest.mark.parametrize(("product", "status"), [("payex.creditcard", 200), ("dintero_psp.creditcard", 400)])
+def test_void_on_part_capture_follows_the_documented_product_types(
+    api: Api, control: EmulatorControl, product: str, status: int
+) -> None:
+    # spec /transactions/{id}/void: "Void on part capture is only supported on" payex.*, vipps, klarna.*
+    session_id = api.create_session()
+    transaction_id = control.pay(session_id, "AUTHORIZED", payment_product_type=product)["transaction_id"]
+    assert api.capture(transaction_id, 10000).status_code == 200
+    response = api.void(transaction_id)
+    assert response.status_code == status, response.text
+    if status == 200:
+        assert response.json()["status"] == "CAPTURED"
 
 
 def test_status_after_void_of_remainder_is_configurable(api: Api, control: EmulatorControl) -> None:
