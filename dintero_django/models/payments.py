@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from .orders import Order
 
@@ -52,6 +55,7 @@ class Payment(models.Model):
         CANCELLED = "cancelled", "Cancelled by the customer"
         VOIDED = "voided", "Authorization voided"
         SUPERSEDED = "superseded", "Replaced by a newer session"
+        EXPIRED = "expired", "Session expired unpaid"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     is_active = models.BooleanField(default=True)
@@ -85,6 +89,9 @@ class Payment(models.Model):
         default=0, help_text="Sync runs started since the last success."
     )
     polls = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the session stops taking payment (sent as expires_at)."
+    )
     raw = models.JSONField(default=dict, blank=True, help_text="Last transaction read from Dintero.")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -109,6 +116,12 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return self.transaction_id or self.session_id or f"Payment {self.pk}"
+
+    def session_expired(self, now: datetime | None = None, *, grace: float = 0.0) -> bool:
+        """The session's ``expires_at`` (plus ``grace`` seconds) has passed."""
+        if self.expires_at is None:
+            return False
+        return (now or timezone.now()) >= self.expires_at + timedelta(seconds=grace)
 
     @property
     def capturable(self) -> int:
