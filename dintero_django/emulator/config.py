@@ -58,6 +58,14 @@ LENIENT_BEHAVIOURS: dict[str, str] = {
         "PUT .../draft_orders/{id}/items/{line_id} with a body that has no line_id (taken "
         "from the path). Dintero documents the body as an Item, which carries line_id."
     ),
+    "whole_draft_put": (
+        "PUT .../draft_orders/{id} replacing the whole draft; Dintero documents only the item "
+        "calls (.../draft_orders/{id}/items[/{line_id}]) to change a draft."
+    ),
+    "undocumented_order_reads": (
+        "GET .../orders/{order_id} (only the store-scoped read is documented), the "
+        "cancellations list and single authorization / capture / refund reads."
+    ),
 }
 
 
@@ -122,12 +130,6 @@ class EmulatorConfig:
     payment_product_type: str = _knob("dintero_psp.creditcard", "payment_product_type of paid transactions.")
     on_hold_payment_product_type: str = _knob(
         "collector.invoice", "payment_product_type of ON_HOLD transactions (Walley only)."
-    )
-    # --- strictness -----------------------------------------------------------------
-    lenient: bool = _knob(
-        False,
-        "[U] Serve behaviours Dintero does not document and that are more permissive than its "
-        "docs (e.g. the whole-draft PUT /draft_orders/{id}). Nothing in our own flow needs it.",
     )
     # --- orders ---------------------------------------------------------------------
     orders_strict: bool = _knob(

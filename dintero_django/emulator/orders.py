@@ -298,7 +298,7 @@ def update_draft(rt: Runtime, request: Request) -> Response:
     Dintero documents the item calls (``/draft_orders/{id}/items[/{line_id}]``) to change a
     draft; an undocumented route answers like any unknown route would, 405.
     """
-    if not rt.config.lenient:
+    if not allows(rt.config, "whole_draft_put"):
         raise ApiError(405, "PUT /draft_orders/{id} is not a documented call", "METHOD_NOT_ALLOWED")
     options, order = _check_draft_body(request.json_object())
     with rt.store.lock:
@@ -422,7 +422,7 @@ UNDOCUMENTED_READS = frozenset({"authorizations", "captures", "refunds"})
 
 
 def _documented_only(rt: Runtime, what: str) -> None:
-    if not rt.config.lenient:
+    if not allows(rt.config, "undocumented_order_reads"):
         raise ApiError(404, f"no such endpoint: GET {what}", "NOT_FOUND")
 
 
