@@ -62,15 +62,12 @@ class OrdersClient(BaseClient):
         return True
 
     def list_operations(self, order_id: str, collection: OperationCollection) -> list[dict[str, Any]]:
-        """Recorded operations. Listing cancellations is not documented: when it is refused,
-        the order's documented events list gives the cancellations we posted."""
-        path = f"{self._root}/orders/{_seg(order_id)}/{collection}"
-        try:
-            data = self.get(path).data
-        except (DinteroNotFound, DinteroClientError) as error:
-            if collection != "cancellations" or not _no_such_route(error):
-                raise
+        """Recorded operations. Dintero documents listing authorizations, captures and
+        refunds; a cancellations list is not documented, so the order's (documented)
+        events list gives the cancellations we posted."""
+        if collection == "cancellations":
             return self._posted_from_events(order_id, "cancel")
+        data = self.get(f"{self._root}/orders/{_seg(order_id)}/{collection}").data
         return list((data or {}).get(collection) or [])
 
     def record_operation(
