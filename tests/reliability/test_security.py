@@ -5,26 +5,32 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import random
 import time
 import uuid
 from collections import Counter
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import requests
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from hypothesis import HealthCheck, given, seed
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from dintero_django.conf import get_settings
 from dintero_django.models import CallbackDelivery, Operation, Order, Payment
 from dintero_django.signature import signature_header
 
 from .harness import report
 from .harness.admin import make_user
-from .harness.config import rng, size
+from .harness.config import SEED, rng, size
 from .harness.delivery import Deliverer
-from .harness.shopping import callback_params, new_order, open_checkout, paid_payment
+from .harness.shopping import callback_params, new_order, open_checkout, paid_payment, signed_url_and_header
 
 pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(600)]
 
@@ -215,10 +221,14 @@ def test_ownership_probes_never_leak(shop: Any, django_user_model: Any) -> None:
     assert not Payment.objects.filter(order__customer=owner).exists(), "a probe started a checkout"
 
 
+# A correct HMAC with an old or future t is no forgery: it is accepted, marked stale
+# (test_a_correct_hmac_with_an_old_t_is_accepted_and_marked_stale). Signed with the
+# wrong secret, a stale or future t is still refused.
 TAMPERS = (
-    "wrong_secret", "unsigned", "empty_header", "stale", "future", "other_query", "extra_param",
-    "dropped_param", "other_method", "other_path", "other_host", "other_account", "truncated_digest",
-    "uppercase_garbage", "two_timestamps", "replayed_stale_copy", "malformed",
+    "wrong_secret", "unsigned", "empty_header", "stale_wrong_secret", "future_wrong_secret",
+    "other_query", "extra_param", "dropped_param", "other_method", "other_path", "other_host",
+    "other_account", "truncated_digest", "uppercase_garbage", "two_timestamps",
+    "replayed_stale_copy_wrong_secret", "malformed", "huge_timestamp",
 )  # fmt: skip
 
 
@@ -283,8 +293,8 @@ def _forge(
         "wrong_secret": header(url, key="not-the-secret"),
         "unsigned": None,
         "empty_header": "",
-        "stale": header(url, stamp=now - 301 - rnd.randint(0, 10_000)),
-        "future": header(url, stamp=now + 301 + rnd.randint(0, 10_000)),
+        "stale_wrong_secret": header(url, key="not-the-secret", stamp=now - 301 - rnd.randint(0, 10_000)),
+        "future_wrong_secret": header(url, key="not-the-secret", stamp=now + 301 + rnd.randint(0, 10_000)),
         "other_query": header(f"{base}/dintero/callback/?{urlencode(other)}"),
         "extra_param": header(url),  # sent with an extra parameter below
         "dropped_param": header(url),  # sent without merchant_reference below
@@ -297,8 +307,10 @@ def _forge(
         "truncated_digest": header(url)[:-8],
         "uppercase_garbage": f"t={now},v0-hmac-sha256={'A' * 64}",
         "two_timestamps": f"t={now},t={now}," + header(url).split(",", 1)[1],
-        "replayed_stale_copy": header(url, stamp=now - 3600),
+        "replayed_stale_copy_wrong_secret": header(url, key="not-the-secret", stamp=now - 3600),
         "malformed": "t=abc,v0=1",
+        # Issue 13: int() raises past 4,300 digits, which was a 500 (and a DEBUG page).
+        "huge_timestamp": "t=" + "9" * 5000 + "," + header(url).split(",", 1)[1],
     }
     sent_url = url
     if tamper == "extra_param":
@@ -365,3 +377,159 @@ def test_exactly_one_csrf_exempt_view(shop: Any, django_user_model: Any) -> None
     assert exempt_plain == ["dintero/callback/"], exempt_plain
     assert sessions_ok
     assert no_token == [403] * 4, "DRF must enforce CSRF for session-authenticated requests"
+
+
+# -- issue 13 item 1: the Dintero-Signature header parser ----------------------------
+
+
+def _raw_get(base: str, path: str, signature: bytes | None) -> int:
+    """GET ``path`` with the header's exact bytes (requests would re-encode or refuse them)."""
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    try:
+        conn.putrequest("GET", path)
+        if signature is not None:
+            conn.putheader("Dintero-Signature", signature)
+        conn.endheaders()
+        response = conn.getresponse()
+        response.read()
+        return int(response.status)
+    finally:
+        conn.close()
+
+
+def _header_bytes(valid: str) -> st.SearchStrategy[bytes]:
+    """Any bytes a header can carry, and near misses of the valid header."""
+    digits = st.integers(min_value=0, max_value=6000).map(lambda n: b"t=" + b"9" * n)
+    anything = st.binary(max_size=2000)
+    near = st.tuples(st.integers(0, len(valid)), st.binary(max_size=40), st.booleans()).map(
+        lambda t: (
+            valid.encode()[: t[0]] + t[1] + (valid.encode()[t[0] + 1 :] if t[2] else valid.encode()[t[0] :])
+        )
+    )
+    fields = st.lists(
+        st.tuples(st.sampled_from([b"t", b"v0-hmac-sha256", b"x", b""]), st.binary(max_size=80)), max_size=12
+    ).map(lambda kv: b",".join(k + b"=" + v for k, v in kv))
+    return st.one_of(digits, anything, near, fields, st.just(valid.encode())).map(
+        # HTTP cannot carry a bare CR or LF inside a header value.
+        lambda raw: raw.replace(b"\r", b" ").replace(b"\n", b" ")
+    )
+
+
+def test_any_signature_header_gets_400_or_200_never_500(shop: Any) -> None:
+    """Hypothesis sends any bytes as Dintero-Signature through the real callback view."""
+    rnd = rng("signature-fuzz")
+    payment, tx = paid_payment(rnd, shop.control)
+    url, headers = signed_url_and_header(shop.url, callback_params(payment, tx))
+    path = url.removeprefix(shop.url)
+    statuses: Counter[int] = Counter()
+
+    @seed(SEED)
+    @hsettings(max_examples=size(200, 2000), deadline=None, database=None,
+               suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(raw=_header_bytes(headers["Dintero-Signature"]))
+    def send(raw: bytes) -> None:
+        status = _raw_get(shop.url, path, raw)
+        statuses[status] += 1
+        assert status in (200, 400), (status, raw[:200])
+
+    before = CallbackDelivery.objects.count()
+    send()
+    statuses[_raw_get(shop.url, path, None)] += 1  # no header at all
+    stored = CallbackDelivery.objects.count() - before
+    report.record("security-signature-fuzz", requests=sum(statuses.values()),
+                  statuses=dict(statuses), stored=stored)  # fmt: skip
+    assert set(statuses) <= {200, 400}
+    assert stored == statuses[200], "a refused callback stores nothing"
+
+
+def test_the_signature_secret_is_in_no_error_report(shop: Any, settings: Any, monkeypatch: Any) -> None:
+    """An exception while verifying: neither the DEBUG page nor the e-mail report shows the secret."""
+    import hmac as real_hmac
+    import types
+
+    from django.views.debug import ExceptionReporter
+
+    from dintero_django import signature as signature_module
+
+    secret = get_settings().signature_secrets[0]
+
+    def boom(*args: Any) -> bool:
+        raise RuntimeError("forced failure while comparing signatures")
+
+    monkeypatch.setattr(
+        signature_module, "hmac", types.SimpleNamespace(new=real_hmac.new, compare_digest=boom)
+    )
+    rnd = rng("secret-report")
+    payment = open_checkout(new_order(rnd))
+    url, headers = signed_url_and_header("http://testserver", callback_params(payment, None))
+    leaks = {}
+    for debug in (True, False):
+        settings.DEBUG = debug
+        client = Client(raise_request_exception=False)
+        response = client.get(url.removeprefix("http://testserver"), headers=headers)
+        assert response.status_code == 500
+        exc_type, exc_value, tb = response.exc_info  # type: ignore[attr-defined]
+        reporter = ExceptionReporter(response.wsgi_request, exc_type, exc_value, tb, is_email=not debug)
+        for name, text in (
+            ("page", response.content.decode()),
+            ("html", reporter.get_traceback_html()),
+            ("text", reporter.get_traceback_text()),
+        ):
+            leaks[f"debug={debug} {name}"] = secret in text
+    report.record("security-secret-in-reports", reports=len(leaks), leaks=sum(leaks.values()))
+    assert not any(leaks.values()), leaks
+
+
+# -- issue 12 item 5: a genuine callback is never refused for good ---------------------
+
+
+def test_a_correct_hmac_with_an_old_t_is_accepted_and_marked_stale(shop: Any) -> None:
+    rnd = rng("stale-hmac")
+    deliverer = Deliverer()
+    cases = {
+        "stale": -301 - rnd.randint(0, 10_000),
+        "an hour old": -3600,
+        "future": 301 + rnd.randint(0, 10_000),
+    }
+    outcomes = {}
+    for name, offset in cases.items():
+        shop.control.add_fault("callback", "drop", times=1)  # the emulator's own never arrives
+        payment = open_checkout(new_order(rnd))
+        tx = shop.control.pay(payment.session_id, "AUTHORIZED")["transaction_id"]
+        url = f"{shop.url}/dintero/callback/?{urlencode(callback_params(payment, tx))}"
+        stamp = int(time.time()) + offset
+        wrong = deliverer.deliver(url, secret="not-the-secret", timestamp=stamp, delivery_id=f"{name}-forged")
+        assert wrong == 400, "a wrong HMAC is refused, stale or not"
+        assert not CallbackDelivery.objects.filter(payment=payment).exists()
+        status = deliverer.deliver(url, timestamp=stamp, delivery_id=f"{name}-genuine")
+        payment.refresh_from_db()
+        delivery = CallbackDelivery.objects.get(event_delivery=f"{name}-genuine")
+        outcomes[name] = (status, delivery.signature_valid, delivery.signature_stale, payment.state)
+    report.record(
+        "security-stale-hmac", cases=len(cases), accepted=sum(o[0] == 200 for o in outcomes.values())
+    )
+    # Accepted, stored as stale, and all it did was make us read the transaction ourselves.
+    assert outcomes == dict.fromkeys(cases, (200, True, True, Payment.State.AUTHORIZED)), outcomes
+
+
+# -- issue 13: junk callbacks without a secret are stored small ----------------------
+
+
+def test_junk_callbacks_without_a_secret_store_a_bounded_row(shop: Any, settings: Any) -> None:
+    """Without a signature secret anyone may call the callback URL: each row stays small."""
+    settings.DINTERO = {**settings.DINTERO, "SIGNATURE_SECRET": ""}
+    query = {"merchant_reference": "X" * 5000, "event": "E" * 5000}
+    query.update({("n" * 1000) + str(i): "v" * 500 for i in range(30)})
+    sent = urlencode(query)
+    response = requests.get(
+        f"{shop.url}/dintero/callback/?{sent}", headers={"User-Agent": "u" * 5000}, timeout=60
+    )
+    delivery = CallbackDelivery.objects.get()
+    stored = len(json.dumps(delivery.query)) + len(json.dumps(delivery.headers))
+    report.record(
+        "security-junk-callback", sent_bytes=len(sent), stored_bytes=stored, params_kept=len(delivery.query)
+    )
+    assert response.status_code == 503, "an unknown order: Dintero would retry a genuine one"
+    assert stored < 5_000, stored
+    assert delivery.query["merchant_reference"] == "X" * 100, "Dintero's own parameters are kept first"
