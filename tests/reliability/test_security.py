@@ -533,3 +533,108 @@ def test_junk_callbacks_without_a_secret_store_a_bounded_row(shop: Any, settings
     assert response.status_code == 503, "an unknown order: Dintero would retry a genuine one"
     assert stored < 5_000, stored
     assert delivery.query["merchant_reference"] == "X" * 100, "Dintero's own parameters are kept first"
+
+
+# -- issue 13 item 2: a paid order held hostage through an unverified hint -----------
+
+
+def foreign_transaction(rnd: random.Random, control: Any, events: int) -> str:
+    """Another customer's paid transaction with ``events`` events (2: authorized; more: captures)."""
+    _payment, tx = paid_payment(rnd, control)
+    for _ in range(events - 2):
+        control.add_fault("callback", "drop", times=1)
+        control.backoffice_capture(tx, 1)
+    assert len(control.transaction(str(tx))["events"]) == events
+    return str(tx)
+
+
+def hint(base: str, via: str, reference: str, tx: str) -> int:
+    """The attack: the victim's order reference and a foreign transaction, unauthenticated."""
+    query = urlencode({"merchant_reference": reference, "transaction_id": tx})
+    path = "/dintero/return/" if via == "return" else "/dintero/callback/"
+    return requests.get(f"{base}{path}?{query}", timeout=60, allow_redirects=False).status_code
+
+
+@pytest.mark.parametrize("events", [2, 4], ids=["foreign-2-events", "foreign-4-events"])
+@pytest.mark.parametrize("via", ["return", "callback"])
+def test_an_unverified_hint_never_holds_a_paid_order_hostage(
+    shop: Any, settings: Any, via: str, events: int
+) -> None:
+    """Issue 13: the victim's mirror took the foreign transaction (awaiting forever with more
+    events; authorized but flagged, capture refused, with 2). A hint may only make us read."""
+    from dintero_django.models import PaymentFlag
+    from dintero_django.services import money
+
+    if via == "callback":  # without a secret, the callback's query is as unverified as the return URL
+        settings.DINTERO = {**settings.DINTERO, "SIGNATURE_SECRET": ""}
+    rnd = rng(f"hostage-{via}-{events}")
+    foreign = foreign_transaction(rnd, shop.control, events)
+    victim = open_checkout(new_order(rnd))
+    before = Payment.objects.values().get(pk=victim.pk)
+
+    status = hint(shop.url, via, str(victim.order.dintero_order_id), foreign)
+
+    after = Payment.objects.values().get(pk=victim.pk)
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k] and k != "updated_at"}
+    assert status in (200, 302) and changed == {}, changed
+    kept_apart = PaymentFlag.objects.get(payment=victim)
+    assert (kept_apart.kind, kept_apart.transaction_id) == (PaymentFlag.Kind.FOREIGN_HINT, foreign)
+
+    paid = shop.control.pay(victim.session_id, "AUTHORIZED")  # its own callback is delivered
+    shop.control.wait_callbacks()
+    victim.refresh_from_db()
+    assert (victim.state, victim.transaction_id, victim.needs_attention) == (
+        Payment.State.AUTHORIZED, paid["transaction_id"], False)  # fmt: skip
+    assert victim.raw["id"] == paid["transaction_id"]
+    capture = money.capture(victim.pk, amount=100)
+    assert capture.state == Operation.State.SUCCEEDED, capture.error_message
+    # ... and once paid, the same attack changes nothing either.
+    assert hint(shop.url, via, str(victim.order.dintero_order_id), foreign) in (200, 302)
+    victim.refresh_from_db()
+    assert victim.raw["id"] == paid["transaction_id"] and not victim.needs_attention
+
+
+def test_the_reconciler_repairs_a_mirror_holding_a_foreign_transaction(shop: Any) -> None:
+    """What earlier versions left behind: the foreign transaction in the victim's mirror and a
+    flag. The victim pays and its callback is lost: ONE reconciler pass repairs it."""
+    from dintero_django.services.mirror import trim
+    from dintero_django.services.reconcile import reconcile
+
+    rnd = rng("hostage-repair")
+    foreign = foreign_transaction(rnd, shop.control, 4)
+    victim = open_checkout(new_order(rnd))
+    Payment.objects.filter(pk=victim.pk).update(
+        raw=trim(shop.control.transaction(foreign)),
+        needs_attention=True,
+        attention_reason=f"merchant_reference 'X' is not order {victim.order.dintero_order_id!r}",
+    )
+    shop.control.add_fault("callback", "drop", times=1)
+    paid = shop.control.pay(victim.session_id, "AUTHORIZED")
+
+    counts = reconcile(older_than=0)
+
+    victim.refresh_from_db()
+    assert counts.get("mirrors_synced") == 1, counts
+    assert (victim.state, victim.transaction_id) == (Payment.State.AUTHORIZED, paid["transaction_id"])
+    assert victim.raw["id"] == paid["transaction_id"]
+
+
+def test_the_return_url_queues_at_most_one_sync_per_payment(shop: Any) -> None:
+    """Anonymous GETs of the return URL: none while a sync is queued, none once the payment is final."""
+    rnd = rng("return-claim")
+    waiting = open_checkout(new_order(rnd))
+    Payment.objects.filter(pk=waiting.pk).update(sync_pending=True)  # a sync is queued already
+    paid, _tx = paid_payment(rnd, shop.control)
+    since = len(shop.control.requests_log())
+    for payment in (waiting, paid):
+        for _ in range(20):
+            query = urlencode({"merchant_reference": payment.order.dintero_order_id})
+            assert (
+                requests.get(
+                    f"{shop.url}/dintero/return/?{query}", timeout=30, allow_redirects=False
+                ).status_code
+                == 302
+            )
+    calls = len(shop.control.requests_log()) - since
+    report.record("security-return-claim", gets=40, dintero_calls=calls)
+    assert calls == 0
