@@ -542,8 +542,8 @@ def foreign_transaction(rnd: random.Random, control: Any, events: int) -> str:
     """Another customer's paid transaction with ``events`` events (2: authorized; more: captures)."""
     _payment, tx = paid_payment(rnd, control)
     for _ in range(events - 2):
-        control.add_fault("callback", "drop", times=1)
-        control.backoffice_capture(tx, 1)
+        control.backoffice_capture(tx, 1)  # its callback syncs that payment: the audit stays exact
+    control.wait_callbacks()
     assert len(control.transaction(str(tx))["events"]) == events
     return str(tx)
 
@@ -638,3 +638,77 @@ def test_the_return_url_queues_at_most_one_sync_per_payment(shop: Any) -> None:
     calls = len(shop.control.requests_log()) - since
     report.record("security-return-claim", gets=40, dintero_calls=calls)
     assert calls == 0
+
+
+def test_hostage_battery_no_paid_order_is_left_unpaid(shop: Any, settings: Any) -> None:
+    """The battery's hostage scenario. Victims are attacked through the return URL and unsigned
+    callbacks (no secret configured) with foreign transactions of 2-5 events, before and after
+    they pay; some carry what earlier versions left (a foreign mirror and a flag); half of
+    their own callbacks are lost. Then ONE reconciler pass. The zero: no order paid at Dintero
+    is left unpaid locally (and the audit's zeros)."""
+    from dintero_django.models import PaymentFlag
+    from dintero_django.services.mirror import trim
+
+    from .harness import invariants
+    from .harness.e2e import reconcile_once
+
+    settings.DINTERO = {**settings.DINTERO, "SIGNATURE_SECRET": ""}
+    rnd = rng("hostage-battery")
+    foreign = [foreign_transaction(rnd, shop.control, events) for events in (2, 3, 5)]
+    victims = [open_checkout(new_order(rnd)) for _ in range(size(20, 100))]
+    attacks: Counter[str] = Counter()
+
+    def attack(victim: Payment) -> None:
+        for _ in range(rnd.randint(1, 3)):
+            via = rnd.choice(["return", "callback"])
+            attacks[
+                f"{via}:{hint(shop.url, via, str(victim.order.dintero_order_id), rnd.choice(foreign))}"
+            ] += 1
+
+    legacy = set()
+    for victim in victims:
+        attack(victim)
+        if rnd.random() < 0.2:  # what a version before the fix left behind
+            legacy.add(victim.pk)
+            Payment.objects.filter(pk=victim.pk).update(
+                raw=trim(shop.control.transaction(rnd.choice(foreign))),
+                needs_attention=True,
+                attention_reason="merchant_reference 'X' is not order 'Y'",
+            )
+        if rnd.random() < 0.5:
+            shop.control.add_fault("callback", "drop", times=1)
+        shop.control.pay(victim.session_id, "AUTHORIZED")
+        if rnd.random() < 0.5:
+            attack(victim)
+    shop.control.wait_callbacks()
+    unpaid_before = Payment.objects.filter(pk__in=[v.pk for v in victims]).exclude(state="authorized").count()
+
+    reconciled = reconcile_once()
+
+    audit = invariants.audit(shop.control.state())
+    rows = Payment.objects.filter(pk__in=[v.pk for v in victims])
+    unpaid = rows.exclude(state=Payment.State.AUTHORIZED).count()
+    flagged_by_hints = rows.filter(needs_attention=True).exclude(pk__in=legacy).count()
+    polluted = sum(
+        1
+        for p in rows
+        if (p.raw or {}).get("id") != p.transaction_id or p.raw.get("session_id") != p.session_id
+    )
+    report.record(
+        "hostage",
+        victims=len(victims),
+        foreign_transactions=len(foreign),
+        attacks=dict(attacks),
+        legacy_mirrors=len(legacy),
+        unpaid_before_reconcile=unpaid_before,
+        reconciler=reconciled,
+        paid_unpaid_locally=unpaid,
+        flagged_by_hints=flagged_by_hints,
+        foreign_mirrors=polluted,
+        foreign_kept_apart=PaymentFlag.objects.filter(kind=PaymentFlag.Kind.FOREIGN_HINT).count(),
+        legacy_flags_left_for_staff=rows.filter(pk__in=legacy, needs_attention=True).count(),
+        **{name: audit[name] for name in invariants.ZEROS},
+    )
+    assert (unpaid, flagged_by_hints, polluted) == (0, 0, 0)
+    assert invariants.nonzero(audit) == {}, audit["examples"]
+    assert set(attacks) <= {"return:302", "callback:200"}, attacks
