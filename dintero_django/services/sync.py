@@ -191,13 +191,14 @@ def flag(payment: Payment, reason: str, *, tx: dict[str, Any] | None = None) -> 
     The transaction behind the flag is kept on the flag's own row, never in the
     payment's mirror. A flag staff cleared for this very transaction and reason is
     not raised again (nothing new to review); the transaction is still not applied.
+    A flag without a transaction (a crashing task) is raised again whenever it recurs.
     """
     tx_id = str((tx or {}).get("id") or "")[:64]
     with transaction.atomic():
         locked = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
         flags = PaymentFlag.objects.filter(payment=locked, kind=PaymentFlag.Kind.FLAG, reason=reason)
-        if flags.filter(transaction_id=tx_id, cleared_at__isnull=False).exists():
-            return locked
+        if tx_id and flags.filter(transaction_id=tx_id, cleared_at__isnull=False).exists():
+            return locked  # staff reviewed this very transaction for this reason
         first_time = not locked.needs_attention or locked.attention_reason != reason
         locked.needs_attention = True
         locked.attention_reason = reason
