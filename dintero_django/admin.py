@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 
 from .admin_money import MoneyAdminMixin, change_view_context
-from .models import CallbackDelivery, Operation, Order, OrderLine, Payment
+from .admin_review import clear_flag_view
+from .models import CallbackDelivery, Operation, Order, OrderLine, Payment, PaymentFlag
 
 
 class ReadOnlyMixin:
@@ -132,6 +135,25 @@ class OrderAdmin(MoneyAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, context)
 
 
+class PaymentFlagInline(ReadOnlyMixin, admin.TabularInline):
+    model = PaymentFlag
+    extra = 0
+    fields = readonly_fields = (
+        "created_at",
+        "kind",
+        "reason",
+        "transaction_id",
+        "seen",
+        "cleared_at",
+        "cleared_by",
+        "clear_reason",
+    )
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).select_related("cleared_by")
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
@@ -146,6 +168,41 @@ class PaymentAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["state", "status", "needs_attention"]
     search_fields = ["transaction_id", "session_id", "order__dintero_order_id"]
     list_select_related = ["order"]
+    inlines = [PaymentFlagInline]
+    # The (read-only) form still builds a URLField for session_url: say the scheme.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_urls(self) -> list[URLPattern]:
+        def view(request: HttpRequest, pk: int) -> HttpResponse:
+            return clear_flag_view(self.admin_site, request, pk)
+
+        own = [
+            path(
+                "<int:pk>/clear-flag/",
+                self.admin_site.admin_view(view),
+                name="dintero_django_payment_clear_flag",
+            )
+        ]
+        return own + super().get_urls()
+
+
+@admin.register(PaymentFlag)
+class PaymentFlagAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Flags and the transactions kept apart from the mirror; cleared ones say who and why."""
+
+    list_display = [
+        "created_at",
+        "payment",
+        "kind",
+        "reason",
+        "transaction_id",
+        "seen",
+        "cleared_at",
+        "cleared_by",
+    ]
+    list_filter = ["kind", ("cleared_at", admin.EmptyFieldListFilter)]
+    search_fields = ["transaction_id", "payment__order__dintero_order_id", "reason"]
+    list_select_related = ["payment", "cleared_by"]
 
 
 @admin.register(Operation)
@@ -175,6 +232,7 @@ class CallbackDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "event",
         "outcome",
         "signature_valid",
+        "signature_stale",
     ]
-    list_filter = ["outcome", "signature_valid", "event"]
+    list_filter = ["outcome", "signature_valid", "signature_stale", "event"]
     search_fields = ["transaction_id", "merchant_reference", "event_delivery"]

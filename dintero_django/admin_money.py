@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext
 
 from .exceptions import DinteroError, PaymentError
 from .forms import MoneyOperationForm
@@ -32,6 +33,7 @@ PERMISSION: dict[str, str] = {
     Kind.VOID: "dintero_django.cancel_payment",
 }
 VERB: dict[str, str] = {Kind.CAPTURE: "capture", Kind.REFUND: "refund", Kind.VOID: "cancel"}
+FLAG_PERMISSION = "dintero_django.clear_flag"
 
 
 def describe(operation: Operation) -> tuple[int, str]:
@@ -80,6 +82,7 @@ class MoneyAdminMixin:
     # -- buttons -------------------------------------------------------------
 
     def money_buttons(self, request: HttpRequest, order: Order) -> list[dict[str, str]]:
+        """The buttons this user may press; ``disabled`` says why one cannot be pressed now."""
         payment = order.active_payment
         if payment is None or payment.state != Payment.State.AUTHORIZED:
             return []
@@ -88,10 +91,12 @@ class MoneyAdminMixin:
             Kind.REFUND: payment.refundable > 0,
             Kind.VOID: payment.captured_amount == 0,
         }
+        blocked = why_blocked(payment)
         return [
             {
                 "label": VERB[kind].title(),
                 "url": reverse(f"admin:dintero_django_order_{VERB[kind]}", args=[order.pk]),
+                "disabled": blocked,
             }
             for kind, ok in possible.items()
             if ok and request.user.has_perm(PERMISSION[kind])
@@ -212,6 +217,34 @@ class MoneyAdminMixin:
             self.message_user(request, text, level)
 
 
+def why_blocked(payment: Payment) -> str:
+    """Why no capture, refund or cancel can start now ('' when one can).
+
+    The same two refusals the money service makes (services.money._check_payment),
+    said before the click: a flag staff must clear, or an operation still open
+    (pending, accepted with 202, or unknown until it is read back).
+    """
+    if payment.needs_attention:
+        return gettext("The payment needs attention: review and clear its flag first (%(reason)s).") % {
+            "reason": payment.attention_reason[:200]
+        }
+    open_operation = (
+        Operation.objects.filter(payment=payment, kind__in=money.MONEY_KINDS, state__in=Operation.OPEN_STATES)
+        .order_by("-pk")
+        .first()
+    )
+    if open_operation is None:
+        return ""
+    return gettext(
+        "The %(verb)s %(reference)s is %(state)s; no new operation can start until it is settled "
+        "(it is read back from Dintero, never sent again)."
+    ) % {
+        "verb": VERB[open_operation.kind],
+        "reference": open_operation.reference,
+        "state": open_operation.get_state_display().lower(),
+    }
+
+
 def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | None) -> dict[str, Any]:
     """Extra context for the order change page: the money buttons and balances."""
     if not object_id:
@@ -220,7 +253,10 @@ def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | N
     if order is None:
         return {}
     payment = order.active_payment
+    buttons = admin_obj.money_buttons(request, order)
     return {
-        "money_buttons": admin_obj.money_buttons(request, order),
+        "money_buttons": buttons,
+        "money_blocked": next((button["disabled"] for button in buttons if button["disabled"]), ""),
         "money_payment": payment,
+        "can_clear_flag": request.user.has_perm(FLAG_PERMISSION),
     }

@@ -9,24 +9,28 @@ hostname (no port), path and the query string with its parameters sorted by name
 serialised as ``application/x-www-form-urlencoded`` (what JavaScript's
 ``URLSearchParams.sort(); toString()`` produces: spaces as ``+``, ``~`` as ``%7E``).
 
-This module only needs the standard library and ``django.core.exceptions`` (which does
-not read settings), so the emulator and the pytest plugin can import it before Django
-is configured.
+This module only needs the standard library, ``django.core.exceptions`` and
+``django.views.decorators.debug`` (neither reads settings), so the emulator and the
+pytest plugin can import it before Django is configured.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 from django.core.exceptions import SuspiciousOperation
+from django.views.decorators.debug import sensitive_variables
 
 __all__ = [
     "SCHEME",
     "InvalidSignature",
+    "SigningSecrets",
+    "StaleSignature",
     "canonical_query",
     "canonical_string",
     "signature_header",
@@ -92,18 +96,25 @@ def canonical_string(account_id: str, method: str, url: str, timestamp: int) -> 
     )
 
 
-def _digest(secret: str | bytes, message: str) -> str:
-    key = secret.encode("utf-8") if isinstance(secret, str) else secret
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
 def signature_header(secret: str | bytes, account_id: str, method: str, url: str, timestamp: int) -> str:
     """Return the ``Dintero-Signature`` header value for a request to ``url``."""
-    digest = _digest(secret, canonical_string(account_id, method, url, timestamp))
+    digest = SigningSecrets(secret)._hexdigest(0, canonical_string(account_id, method, url, timestamp))
     return f"t={int(timestamp)},{SCHEME}={digest}"
 
 
+#: Bounds checked before anything in the header is parsed (a real header is ~90
+#: characters: one ``t`` and one 64-hex signature). A ``t`` of thousands of digits
+#: must be refused, not handed to ``int()`` (which raises past 4,300 digits).
+MAX_HEADER_LENGTH = 1024
+MAX_PARTS = 8
+MAX_TIMESTAMP_DIGITS = 16
+SIGNATURE_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
 def _parse_header(header: str) -> tuple[int, list[str]]:
+    """The header's timestamp and signatures; InvalidSignature for anything else."""
+    if len(header) > MAX_HEADER_LENGTH or header.count(",") >= MAX_PARTS:
+        raise InvalidSignature("Dintero-Signature header is too long.")
     timestamp: int | None = None
     signatures: list[str] = []
     for part in header.split(","):
@@ -111,11 +122,11 @@ def _parse_header(header: str) -> tuple[int, list[str]]:
         if not sep:
             raise InvalidSignature("Malformed Dintero-Signature header.")
         if name == "t":
-            if not value.isascii() or not value.isdigit() or timestamp is not None:
+            if not _timestamp_text(value) or timestamp is not None:
                 raise InvalidSignature("Malformed timestamp in Dintero-Signature header.")
             timestamp = int(value)
         elif name == SCHEME:
-            if not value.isascii():
+            if not SIGNATURE_RE.match(value.strip()):
                 raise InvalidSignature("Malformed signature in Dintero-Signature header.")
             signatures.append(value.strip().lower())
     if timestamp is None:
@@ -125,18 +136,64 @@ def _parse_header(header: str) -> tuple[int, list[str]]:
     return timestamp, signatures
 
 
-def _secret_list(secrets: str | bytes | Iterable[str | bytes]) -> list[str | bytes]:
-    found = [secrets] if isinstance(secrets, str | bytes) else list(secrets)
-    if not found or any(not secret for secret in found):
-        # A blank secret would make every forged header "valid": a configuration bug.
-        raise ValueError("verify_signature() needs at least one non-empty secret.")
-    return found
+def _timestamp_text(value: str) -> bool:
+    return 0 < len(value) <= MAX_TIMESTAMP_DIGITS and value.isascii() and value.isdigit()
+
+
+class SigningSecrets:
+    """One or more signing secrets (the current first while rotating), kept out of sight.
+
+    The secrets live in a private attribute only: no function that verifies a header
+    holds one in a local variable, so neither Django's technical 500 page (which shows
+    every frame's locals when ``DEBUG`` is on, where ``sensitive_variables`` does not
+    apply) nor an error reporter that captures locals can show one. ``repr`` says how
+    many there are, nothing more.
+    """
+
+    __slots__ = ("_keys",)
+
+    @sensitive_variables()
+    def __init__(self, secrets: str | bytes | Iterable[str | bytes]) -> None:
+        found = [secrets] if isinstance(secrets, str | bytes) else list(secrets)
+        if not found or any(not secret for secret in found):
+            # A blank secret would make every forged header "valid": a configuration bug.
+            raise ValueError("verify_signature() needs at least one non-empty secret.")
+        self._keys = tuple(s.encode("utf-8") if isinstance(s, str) else bytes(s) for s in found)
+
+    def __repr__(self) -> str:
+        return f"<SigningSecrets: {len(self._keys)} hidden>"
+
+    @sensitive_variables()
+    def _hexdigest(self, index: int, message: str) -> str:
+        return hmac.new(self._keys[index], message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    @sensitive_variables()
+    def match(self, message: str, provided: list[str]) -> bool:
+        """Whether any provided signature is the HMAC of ``message`` under any secret.
+
+        Every pair is compared, without stopping early, so timing does not reveal
+        which secret (if any) matched.
+        """
+        matched = False
+        for index in range(len(self._keys)):
+            for value in provided:
+                matched |= hmac.compare_digest(self._hexdigest(index, message), value)
+        return matched
+
+
+class StaleSignature(InvalidSignature):
+    """The HMAC is right, but its ``t`` is outside the tolerance.
+
+    Only raised once the HMAC matched. Dintero does not document whether a retried
+    callback is signed again, so a caller may accept such a callback (the callback
+    view does: it only makes us read the transaction with our own credentials).
+    """
 
 
 def verify_signature(
     header: str | None,
     *,
-    secrets: str | bytes | Iterable[str | bytes],
+    secrets: str | bytes | Iterable[str | bytes] | SigningSecrets,
     account_id: str,
     method: str,
     url: str,
@@ -145,24 +202,22 @@ def verify_signature(
 ) -> None:
     """Check a ``Dintero-Signature`` header; raise :class:`InvalidSignature` if it fails.
 
-    ``secrets`` is one secret or several (accept the old and the new one while rotating).
+    ``secrets`` is one secret or several (accept the old and the new one while rotating),
+    best passed as :class:`SigningSecrets`, so no frame of a traceback holds one.
     ``url`` must be the public URL Dintero called (scheme, host and query as sent), not
     one rebuilt from a proxy's ``Host`` header.
+
+    The header is parsed (bounded) before the secrets are touched. A correct HMAC whose
+    ``t`` is outside ``tolerance`` raises :class:`StaleSignature` (a subclass of
+    :class:`InvalidSignature`); a wrong or malformed one raises :class:`InvalidSignature`.
     """
-    candidates = _secret_list(secrets)
+    keys = secrets if isinstance(secrets, SigningSecrets) else SigningSecrets(secrets)
+    del secrets  # from here on only the opaque holder is in this frame
     if not header:
         raise InvalidSignature("Missing Dintero-Signature header.")
     timestamp, provided = _parse_header(header)
+    if not keys.match(canonical_string(account_id, method, url, timestamp), provided):
+        raise InvalidSignature("Dintero-Signature does not match.")
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
-        raise InvalidSignature("Dintero-Signature timestamp is outside the tolerance.")
-    message = canonical_string(account_id, method, url, timestamp)
-    # Compare against every candidate without stopping early, so timing does not reveal
-    # which secret (if any) matched.
-    matched = False
-    for secret in candidates:
-        expected = _digest(secret, message)
-        for value in provided:
-            matched |= hmac.compare_digest(expected, value)
-    if not matched:
-        raise InvalidSignature("Dintero-Signature does not match.")
+        raise StaleSignature("Dintero-Signature timestamp is outside the tolerance.")

@@ -23,13 +23,14 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .adapters import get_adapter
 from .conf import get_settings
 from .models import CallbackDelivery, Order, Payment
 from .services.sync import TRANSACTION_ID_RE
-from .signature import InvalidSignature, verify_signature
+from .signature import InvalidSignature, SigningSecrets, StaleSignature, verify_signature
 from .tasks import enqueue_sync
 
 logger = logging.getLogger("dintero_django.callbacks")
@@ -43,6 +44,24 @@ KEPT_HEADERS = (
     "x-forwarded-for",
 )
 MAX_PARAM = 100
+#: A stored delivery keeps at most this many parameters, names cut to MAX_NAME: without a
+#: signature secret anyone can post junk, and each junk row must stay small (~4 KB).
+MAX_PARAMS = 20
+MAX_NAME = 40
+#: The parameters Dintero sends (docs: callback_url), kept first when there are too many.
+KNOWN_PARAMS = (
+    "transaction_id",
+    "session_id",
+    "sid",
+    "merchant_reference",
+    "time",
+    "event",
+    "event_id",
+    "error",
+    "method",
+)
+#: Payment states in which the customer's return may still change something worth a read.
+RETURN_SYNC_STATES = (Payment.State.CREATED, Payment.State.AWAITING, Payment.State.PENDING)
 
 
 @csrf_exempt
@@ -51,9 +70,15 @@ MAX_PARAM = 100
 @require_http_methods(["GET", "POST"])
 def callback(request: HttpRequest) -> HttpResponse:
     received_at = timezone.now()
-    params = {key: str(value)[:MAX_PARAM] for key, value in request.GET.items()}
+    params = bounded_params(request)
+    stale = False
     try:
         signature_ok = _verify(request)
+    except StaleSignature:
+        # The HMAC is right, only its t is old (a late retry, or a replay). Dintero never
+        # retries a 4xx, and all this can do is make us read the transaction with our
+        # own credentials: accept it, marked stale.
+        signature_ok, stale = True, True
     except InvalidSignature as error:
         logger.warning("Refused Dintero callback: %s", error)
         return HttpResponseBadRequest("invalid signature")
@@ -64,7 +89,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     if payment is None:
         # Not committed yet (or not ours): 5xx makes Dintero retry, a 4xx would not.
         outcome = CallbackDelivery.Outcome.UNKNOWN_ORDER
-        _store(request, received_at, params, signature_ok, outcome, None, dedupe=False)
+        _store(request, received_at, params, (signature_ok, stale), outcome, None, dedupe=False)
         return HttpResponse("order not known yet", status=503)
     # Claim (and queue) the sync before storing the delivery: a delivery stored without
     # its sync would make Dintero's retry look like a repeat, and nothing would be
@@ -74,11 +99,24 @@ def callback(request: HttpRequest) -> HttpResponse:
     outcome = CallbackDelivery.Outcome.ACCEPTED if queued else CallbackDelivery.Outcome.QUEUED_ALREADY
     # IntegrityError: a repeat of a stored delivery; its sync is claimed already, or ran.
     with suppress(IntegrityError):
-        _store(request, received_at, params, signature_ok, outcome, payment)
+        _store(request, received_at, params, (signature_ok, stale), outcome, payment)
     return HttpResponse(status=200)
 
 
+def bounded_params(request: HttpRequest) -> dict[str, str]:
+    """The query as stored: Dintero's parameters first, at most MAX_PARAMS, all cut short."""
+    names = [name for name in KNOWN_PARAMS if name in request.GET]
+    names += [name for name in request.GET if name not in KNOWN_PARAMS][: MAX_PARAMS - len(names)]
+    return {name[:MAX_NAME]: str(request.GET.get(name, ""))[:MAX_PARAM] for name in names}
+
+
+@sensitive_variables()
 def _verify(request: HttpRequest) -> bool | None:
+    """True when signed right, None without a secret; raises InvalidSignature otherwise.
+
+    No secret is ever held in a local here or in verify_signature (SigningSecrets keeps
+    them), so not even Django's DEBUG page could show one if this raised.
+    """
     conf = get_settings()
     if not conf.signature_secrets:
         return None
@@ -86,7 +124,7 @@ def _verify(request: HttpRequest) -> bool | None:
     url = f"{request.scheme}://{host}{request.get_full_path()}"
     verify_signature(
         request.headers.get("Dintero-Signature"),
-        secrets=conf.signature_secrets,
+        secrets=SigningSecrets(conf.signature_secrets),
         account_id=conf.ACCOUNT_ID,
         method=request.method or "GET",
         url=url,
@@ -111,7 +149,7 @@ def _store(
     request: HttpRequest,
     received_at: datetime,
     params: dict[str, str],
-    signature_ok: bool | None,
+    signature: tuple[bool | None, bool],
     outcome: str,
     payment: Payment | None,
     *,
@@ -132,7 +170,8 @@ def _store(
         merchant_reference=params.get("merchant_reference", ""),
         event=params.get("event", "")[:16],
         error=params.get("error", "")[:32],
-        signature_valid=signature_ok,
+        signature_valid=signature[0],
+        signature_stale=signature[1],
         outcome=outcome,
         payment=payment,
     )
@@ -145,8 +184,12 @@ def return_view(request: HttpRequest) -> HttpResponse:
     order = Order.objects.filter(dintero_order_id=reference).first() if reference else None
     if order is None:
         raise Http404("Unknown order")
-    payment = order.payments.filter(is_active=True).first()
-    hint = request.GET.get("transaction_id", "")
+    # Only a payment still waiting can learn anything from a read, and a sync already
+    # queued is not queued again (enqueue_sync claims it): however often this anonymous
+    # URL is opened, one sync at a time. The hint is unverified: the sync reads it with
+    # our own credentials and uses it only if it is this payment's own transaction.
+    payment = order.payments.filter(is_active=True, state__in=RETURN_SYNC_STATES).only("pk").first()
+    hint = request.GET.get("transaction_id", "")[:MAX_PARAM]
     if payment is not None:
         enqueue_sync(payment, hint if TRANSACTION_ID_RE.match(hint) else None)
     target = get_adapter().result_url(order)

@@ -204,3 +204,79 @@ def test_staff_api_capture_and_errors(shop: Any, paid: Payment, django_user_mode
     assert refund.status_code == 200 and refund.json()["state"] == "succeeded"
     paid.refresh_from_db()
     assert (paid.captured_amount, paid.refunded_amount) == (49900, 100)
+
+
+def _button(html: str, kind: str) -> str:
+    match = re.search(rf'<a [^>]*data-testid="money-{kind}"[^>]*>', html)
+    return match.group(0) if match else ""
+
+
+@pytest.mark.parametrize("outcome", ["accepted", "unknown"])
+def test_buttons_stay_but_are_disabled_with_the_reason_while_an_operation_is_open(
+    shop: Any, paid: Payment, django_user_model: Any, outcome: str
+) -> None:
+    make_staff(django_user_model, "ops", *PERMS.values())
+    staff = Staff(shop.url, "ops")
+    order = paid.order
+    if outcome == "accepted":
+        shop.control.add_fault(operation="capture", action="accept_202", times=1, complete_after=3600)
+    else:  # applied at Dintero, answer lost, and the read-back fails too
+        shop.control.add_fault(operation="capture", action="error_after", status=503, times=1)
+        shop.control.add_fault(operation="transaction_get", action="error_before", status=503, times=100)
+    staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"amount": "1000"})
+    shop.control.clear_faults()
+    operation = Operation.objects.get(payment=paid, kind=Operation.Kind.CAPTURE)
+    assert operation.state == outcome
+
+    html = staff.get(f"/admin/dintero_django/order/{order.pk}/change/").text
+
+    for kind in ("capture", "cancel"):
+        tag = _button(html, kind)
+        assert tag, f"the {kind} button must stay visible"
+        assert 'aria-disabled="true"' in tag and "href=" not in tag, tag
+        assert operation.reference in tag, "the button says why"
+    assert operation.reference in html.split('data-testid="money-blocked"', 1)[1][:400]
+    refused = staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"amount": "1000"})
+    assert "in progress" in " ".join(messages_of(refused.text)), "a forced click is still refused"
+    assert Operation.objects.filter(payment=paid, kind=Operation.Kind.CAPTURE).count() == 1
+
+
+def test_a_flag_is_reviewed_and_cleared_with_a_reason_and_audited(
+    shop: Any, paid: Payment, django_user_model: Any
+) -> None:
+    from dintero_django.models import PaymentFlag
+    from dintero_django.services.sync import flag
+
+    flag(paid, "amount 1 differs from the expected 2")
+    make_staff(django_user_model, "viewer", *PERMS.values())
+    clerk = make_staff(
+        django_user_model, "clerk", *PERMS.values(), "clear_flag", "view_payment", "view_paymentflag"
+    )
+    viewer, staff = Staff(shop.url, "viewer"), Staff(shop.url, "clerk")
+    change = f"/admin/dintero_django/order/{paid.order.pk}/change/"
+    review = f"/admin/dintero_django/payment/{paid.pk}/clear-flag/"
+
+    html = viewer.get(change).text
+    assert "needs attention" in _button(html, "capture") and 'aria-disabled="true"' in _button(
+        html, "capture"
+    )
+    assert 'data-testid="review-flag"' not in html and viewer.get(review).status_code == 403
+    assert 'data-testid="review-flag"' in staff.get(change).text
+    assert staff.submit(review, {"reason": "short"}).status_code == 400, "a reason is required"
+    paid.refresh_from_db()
+    assert paid.needs_attention
+
+    done = staff.submit(review, {"reason": "Checked in Dintero's Backoffice: the amount is right."})
+
+    assert done.status_code == 200 and "cleared" in " ".join(messages_of(done.text))
+    paid.refresh_from_db()
+    assert not paid.needs_attention and paid.attention_reason == ""
+    audit = PaymentFlag.objects.get(payment=paid)
+    assert (audit.cleared_by, audit.clear_reason) == (
+        clerk,
+        "Checked in Dintero's Backoffice: the amount is right.",
+    )
+    assert audit.reason == "amount 1 differs from the expected 2" and audit.cleared_at is not None
+    shown = staff.get(f"/admin/dintero_django/payment/{paid.pk}/change/").text
+    assert "Checked in Dintero" in shown and "clerk" in shown, "the clearing is visible in the admin"
+    assert 'aria-disabled="true"' not in _button(staff.get(change).text, "capture")

@@ -1,4 +1,5 @@
 from .callbacks import CallbackDelivery
+from .flags import PaymentFlag
 from .operations import Operation, new_reference
 from .orders import MAX_AMOUNT, Order, OrderLine, vat_of
 from .payments import FAILED_STATUSES, PAID_STATUSES, PENDING_STATUSES, Payment, TransactionStatus
@@ -13,6 +14,7 @@ __all__ = [
     "Order",
     "OrderLine",
     "Payment",
+    "PaymentFlag",
     "TransactionStatus",
     "new_reference",
     "vat_of",

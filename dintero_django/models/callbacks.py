@@ -32,6 +32,11 @@ class CallbackDelivery(models.Model):
     event = models.CharField(max_length=16, blank=True)
     error = models.CharField(max_length=32, blank=True)
     signature_valid = models.BooleanField(null=True, help_text="None: no secret configured.")
+    signature_stale = models.BooleanField(
+        default=False,
+        help_text="The HMAC was right but its t was outside SIGNATURE_TOLERANCE (a late retry, or a "
+        "replay): accepted, since a callback only makes us read the transaction ourselves.",
+    )
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
     detail = models.TextField(blank=True)
     payment = models.ForeignKey(

@@ -99,6 +99,7 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        permissions = [("clear_flag", "Can review and clear a payment's flag")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(captured_amount__lte=F("authorized_amount")),

@@ -92,11 +92,13 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
 
 
 def _older_than_applied(payment: Payment, tx: dict[str, Any]) -> bool:
-    """Events are append-only, so a read with fewer events than the last one applied is stale."""
-    if payment.transaction_id and payment.transaction_id != tx.get("id"):
+    """Events are append-only, so a read of the transaction last applied with fewer events is
+    stale. Only that same transaction is a baseline: another one's events say nothing (a
+    mirror holding another transaction is repaired by the reconciler, sync.repair_mirror)."""
+    applied = payment.raw or {}
+    if not applied.get("id") or applied.get("id") != tx.get("id"):
         return False
-    seen = len((payment.raw or {}).get("events") or [])
-    return len(tx.get("events") or []) < seen
+    return len(tx.get("events") or []) < len(applied.get("events") or [])
 
 
 def _external_moves(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from ..client import CheckoutClient
@@ -24,7 +25,7 @@ from . import money, records
 from .leases import Busy
 from .orders import push_order
 from .retry import RetryLater
-from .sync import flag, sync_payment
+from .sync import flag, repair_mirror, sync_payment
 
 logger = logging.getLogger("dintero_django.reconcile")
 
@@ -71,6 +72,7 @@ def reconcile(*, older_than: float | None = None, time_limit: float | None = Non
     cutoff = timezone.now() - timedelta(seconds=conf.RECONCILE_AFTER if older_than is None else older_than)
     run = _Pass(conf.RECONCILE_TIME_LIMIT if time_limit is None else time_limit)
     _orders(cutoff, run)
+    _foreign_mirrors(run)
     _payments(cutoff, run)
     _unrecorded_authorizations(run)
     _open_authorizations(conf.RECONCILE_REVISIT, conf.RECONCILE_REVISIT_DAYS, run)
@@ -87,6 +89,19 @@ def _orders(cutoff: object, run: _Pass) -> None:
     )
     for order_pk in run.pks(stuck):
         _run(run.counts, "orders", push_order, order_pk)
+
+
+def _foreign_mirrors(run: _Pass) -> None:
+    """Payments whose mirror holds a transaction of another session (left by versions before
+    issue 13): moved apart, and the payment read again from its own session."""
+    # Only unpaid ones: applying a transaction sets transaction_id and the mirror together.
+    foreign = (
+        Payment.objects.filter(transaction_id__isnull=True, raw__has_key="id")
+        .annotate(mirrored_session=KT("raw__session_id"))
+        .filter(~Q(mirrored_session=F("session_id")) | Q(mirrored_session__isnull=True))
+    )
+    for payment_pk in run.pks(foreign):
+        _run(run.counts, "mirrors", repair_mirror, payment_pk)
 
 
 def _payments(cutoff: object, run: _Pass) -> None:
@@ -180,7 +195,7 @@ def _check_extra_transactions(order: Order, found: list[dict[str, object]], coun
             and tx.get("status") not in (None, "INITIATED", "FAILED", "DECLINED")
         ):
             reason = f"superseded session was paid: transaction {tx.get('id')} ({tx.get('status')})"
-            flag(payment, reason)
+            flag(payment, reason, tx=dict(tx))
             counts["double_payment"] += 1
 
 

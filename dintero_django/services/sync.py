@@ -3,6 +3,11 @@
 Nothing from a callback is trusted: the transaction is read with our own
 credentials and cross-checked against the local order before any state moves.
 Running this twice, concurrently, or in any order gives the same result.
+
+A transaction id hint (a callback's or the return URL's query: unverified) is
+only a shortcut to read: a transaction that is not of the payment's own session
+is recorded apart (:class:`~dintero_django.models.PaymentFlag`) and changes
+nothing about the payment, which is then read by its own session.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -19,7 +25,7 @@ from .. import signals
 from ..client import CheckoutClient
 from ..conf import get_settings
 from ..exceptions import DinteroNotFound
-from ..models import PAID_STATUSES, CallbackDelivery, Payment
+from ..models import PAID_STATUSES, CallbackDelivery, Payment, PaymentFlag
 from .announce import announce_on_commit
 from .mirror import apply_transaction, trim
 from .records import adopt_external_moves, record_authorization
@@ -48,7 +54,7 @@ def sync_payment(
         return _without_transaction(payment)
     problem = mismatch(payment, tx)
     if problem:
-        return flag(payment, problem, raw=trim(tx))
+        return flag(payment, problem, tx=tx)
     payment = apply_transaction(payment.pk, tx)
     if payment.state == Payment.State.AUTHORIZED and payment.is_active:
         record_authorization(payment)
@@ -72,18 +78,73 @@ def _event_applied(payment: Payment, event_id: str) -> bool:
 
 
 def _read_transaction(payment: Payment, hint: str | None) -> dict[str, Any] | None:
+    """The payment's own transaction: by its id, by the hint if that is of its session, or by
+    its session (a hint is unverified input and only ever saves the listing)."""
     client = CheckoutClient()
-    candidate = payment.transaction_id or (hint if hint and TRANSACTION_ID_RE.match(hint) else None)
-    if candidate:
+    if payment.transaction_id:
+        return client.get_transaction(payment.transaction_id)
+    if not payment.session_id:
+        return None  # no session, nothing paid: no hint can be this payment's
+    if hint and TRANSACTION_ID_RE.match(hint):
         try:
-            return client.get_transaction(candidate)
+            hinted = client.get_transaction(hint)
         except DinteroNotFound:
-            if payment.transaction_id:
-                raise
-    if payment.session_id:
-        found = client.find_transactions(session_id=payment.session_id)
-        return found[0] if found else None
-    return None
+            hinted = None
+        if hinted is not None and hinted.get("session_id") == payment.session_id:
+            return hinted
+        if hinted is not None:
+            record_foreign(payment, hinted)
+    found = client.find_transactions(session_id=payment.session_id)
+    return found[0] if found else None
+
+
+#: What is kept of another payment's transaction: enough to investigate, no customer data.
+FOREIGN_FIELDS = ("id", "session_id", "merchant_reference", "status", "amount", "currency", "created_at")
+
+
+def record_foreign(payment: Payment, tx: dict[str, Any]) -> None:
+    """Note, apart from the payment, that a hint named a transaction that is not its own."""
+    tx_id = str(tx.get("id") or "")[:64]
+    summary = {key: tx.get(key) for key in FOREIGN_FIELDS} | {"events": len(tx.get("events") or [])}
+    kept, created = PaymentFlag.objects.get_or_create(
+        payment=payment,
+        kind=PaymentFlag.Kind.FOREIGN_HINT,
+        transaction_id=tx_id,
+        defaults={"reason": _foreign_reason(payment, tx), "transaction": summary},
+    )
+    if not created:
+        PaymentFlag.objects.filter(pk=kept.pk).update(seen=F("seen") + 1, updated_at=timezone.now())
+    logger.warning(
+        "Payment %s: a hint named transaction %s of session %s, not its own; ignored",
+        payment.pk,
+        tx_id,
+        tx.get("session_id"),
+    )
+
+
+def _foreign_reason(payment: Payment, tx: dict[str, Any]) -> str:
+    return (
+        f"an unverified hint named transaction {tx.get('id')!r} (merchant_reference "
+        f"{tx.get('merchant_reference')!r}, session {tx.get('session_id')!r}), not this payment's "
+        f"session {payment.session_id!r}: not read into the payment"
+    )
+
+
+def repair_mirror(payment_pk: int) -> Payment:
+    """Move a transaction of another session out of the payment's mirror, then read it again.
+
+    Versions before issue 13 stored a mismatched transaction in ``Payment.raw``, where it
+    became the baseline of the stale-read check: the payment's own, later transaction
+    (fewer events) was then ignored for good. The reconciler calls this for such payments.
+    """
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update(no_key=True).get(pk=payment_pk)
+        raw = payment.raw or {}
+        if raw and raw.get("session_id") != payment.session_id:
+            record_foreign(payment, raw)
+            payment.raw = {}
+            payment.save(update_fields=["raw", "updated_at"])
+    return sync_payment(payment_pk)
 
 
 def _without_transaction(payment: Payment) -> Payment:
@@ -146,20 +207,34 @@ def mismatch(payment: Payment, tx: dict[str, Any]) -> str:
     return ""
 
 
-def flag(payment: Payment, reason: str, *, raw: dict[str, Any] | None = None) -> Payment:
-    """Mark the payment for staff; never marks it paid."""
+def flag(payment: Payment, reason: str, *, tx: dict[str, Any] | None = None) -> Payment:
+    """Mark the payment for staff; never marks it paid.
+
+    The transaction behind the flag is kept on the flag's own row, never in the
+    payment's mirror. A flag staff cleared for this very transaction and reason is
+    not raised again (nothing new to review); the transaction is still not applied.
+    A flag without a transaction (a crashing task) is raised again whenever it recurs.
+    """
+    tx_id = str((tx or {}).get("id") or "")[:64]
     with transaction.atomic():
         locked = Payment.objects.select_for_update(no_key=True).get(pk=payment.pk)
+        flags = PaymentFlag.objects.filter(payment=locked, kind=PaymentFlag.Kind.FLAG, reason=reason)
+        if tx_id and flags.filter(transaction_id=tx_id, cleared_at__isnull=False).exists():
+            return locked  # staff reviewed this very transaction for this reason
         first_time = not locked.needs_attention or locked.attention_reason != reason
         locked.needs_attention = True
         locked.attention_reason = reason
         locked.sync_attempts = 0
-        if raw is not None:
-            locked.raw = raw
         locked.save()
         if first_time:
+            snapshot = trim(tx) if tx else {}
+            PaymentFlag.objects.create(
+                payment=locked, reason=reason, transaction_id=tx_id, transaction=snapshot
+            )
             logger.warning("Payment %s needs attention: %s", locked.pk, reason)
             announce_on_commit(signals.payment_needs_attention, locked, reason=reason)
+        else:
+            flags.filter(cleared_at__isnull=True).update(seen=F("seen") + 1, updated_at=timezone.now())
     return locked
 
 
@@ -169,4 +244,4 @@ def _poll_again(payment: Payment) -> None:
         raise RetryLater(f"payment {payment.pk} is {payment.status}", conf.POLL_INTERVAL)
 
 
-__all__ = ["RetryLater", "flag", "mismatch", "sync_payment"]
+__all__ = ["RetryLater", "flag", "mismatch", "record_foreign", "repair_mirror", "sync_payment"]
