@@ -40,7 +40,9 @@ def test_no_broker_and_not_eager_is_w010(settings: Any, celery_conf: Any) -> Non
 
 
 def test_a_broker_satisfies_w010(settings: Any, celery_conf: Any) -> None:
-    assert ids(settings, celery_conf, eager=False, broker="redis://127.0.0.1:6379/0", options=WAITING) == set()
+    assert (
+        ids(settings, celery_conf, eager=False, broker="redis://127.0.0.1:6379/0", options=WAITING) == set()
+    )
 
 
 @pytest.mark.parametrize(
