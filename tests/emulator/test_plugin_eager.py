@@ -22,4 +22,3 @@ def worker_configured() -> Iterator[Any]:
 
 def test_dintero_settings_runs_tasks_eagerly(worker_configured: Any, dintero_settings: Any) -> None:
     assert worker_configured.task_always_eager is True
-
