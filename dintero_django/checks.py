@@ -165,7 +165,7 @@ def _sqlite_warnings() -> list[CheckMessage]:
     for alias, database in settings.DATABASES.items():
         if not str(database.get("ENGINE", "")).endswith("sqlite3"):
             continue
-        options = database.get("OPTIONS") or {}
+        options: dict[str, Any] = database.get("OPTIONS") or {}  # type: ignore[assignment]
         immediate = str(options.get("transaction_mode", "")).upper() == "IMMEDIATE"
         if immediate and float(options.get("timeout") or 0) >= SQLITE_MIN_TIMEOUT:
             continue

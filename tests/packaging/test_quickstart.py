@@ -228,6 +228,7 @@ def flow(shop: QuickstartShop) -> None:
         "username": STAFF[0],
         "password": STAFF[1],
         "csrfmiddlewaretoken": admin.http.cookies["csrftoken"],
+        "next": "/admin/",
     }
     assert admin.call("POST", "/admin/login/", data=login, headers={"Referer": shop.url + "/admin/login/"}).ok
     orders = admin.call("GET", "/admin/dintero_django/order/")
