@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.apps import AppConfig
@@ -165,7 +165,7 @@ def _sqlite_warnings() -> list[CheckMessage]:
     for alias, database in settings.DATABASES.items():
         if not str(database.get("ENGINE", "")).endswith("sqlite3"):
             continue
-        options: dict[str, Any] = database.get("OPTIONS") or {}  # type: ignore[assignment]
+        options = cast(dict[str, Any], database.get("OPTIONS") or {})
         immediate = str(options.get("transaction_mode", "")).upper() == "IMMEDIATE"
         if immediate and float(options.get("timeout") or 0) >= SQLITE_MIN_TIMEOUT:
             continue
