@@ -161,9 +161,12 @@ def test_the_documented_shop_test_passes(venv: Path, tmp_path: Path) -> None:
     (root / "tests").mkdir()
     project.paste(root, example)
     output = run(
-        venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=root, env=base_env(venv)
-    )
+        venv / "bin" / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+        "-o", "log_cli=true", "--log-cli-level=ERROR",  # an error the test itself would not see
+        cwd=root, env=base_env(venv),
+    )  # fmt: skip
     assert re.search(r"\b1 passed\b", output), output
+    assert not re.search(r"^ERROR ", output, re.MULTILINE), output[-5000:]
 
 
 # -- the flow, over HTTP ------------------------------------------------------------
