@@ -13,6 +13,7 @@ table), so this runs in both legs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -21,8 +22,10 @@ from django.db import connection, connections
 
 from dintero_django import signals
 from dintero_django.models import Operation, Payment
+from dintero_django.services import money
 from tests.celery_worker import wait_until
 from tests.helpers import remote_records
+from tests.test_admin_money import Staff, make_staff, messages_of
 
 pytestmark = [pytest.mark.worker, pytest.mark.timeout(180)]
 
@@ -49,6 +52,8 @@ class OtherWriter:
             connection.cursor().execute("SET lock_timeout = '200ms'")
 
     def release(self) -> None:
+        if not self.held or self.db.connection is None:
+            return  # never taken, or let go already
         if self.db.vendor == "sqlite":
             self.db.cursor().execute("COMMIT")
         else:
@@ -57,16 +62,22 @@ class OtherWriter:
         self.db.close()
 
 
-@pytest.fixture
-def writer_after_capture() -> Iterator[OtherWriter]:
+@contextmanager
+def writer_after(signal: Any) -> Iterator[OtherWriter]:
+    """Another writer takes the database as soon as ``signal`` says the money moved."""
     writer = OtherWriter()
-    signals.payment_captured.connect(writer.take, dispatch_uid="test_other_writer")
+    signal.connect(writer.take, dispatch_uid="test_other_writer")
     try:
         yield writer
     finally:
-        signals.payment_captured.disconnect(dispatch_uid="test_other_writer")
-        if writer.held and writer.db.connection is not None:
-            writer.release()
+        signal.disconnect(dispatch_uid="test_other_writer")
+        writer.release()
+
+
+@pytest.fixture
+def writer_after_capture() -> Iterator[OtherWriter]:
+    with writer_after(signals.payment_captured) as writer:
+        yield writer
 
 
 def test_a_locked_database_after_the_capture_is_no_500(
@@ -93,6 +104,34 @@ def test_a_locked_database_after_the_capture_is_no_500(
         "the record task to write the Orders-API record",
     )
     assert len(remote_records(str(payment.order.dintero_order_id), "captures")) == 1
+
+
+def test_a_locked_database_after_an_admin_refund_is_no_500(
+    shop: Any, celery_worker_process: Any, django_user_model: Any
+) -> None:
+    payment = _authorized(shop)
+    capture = money.capture(payment.pk)
+    wait_until(lambda: _recorded(capture), 60, "the capture's record")
+    make_staff(django_user_model, "ops", superuser=True)
+    staff = Staff(shop.url, "ops")
+
+    with writer_after(signals.payment_refunded) as writer:
+        done = staff.submit(
+            f"/admin/dintero_django/order/{payment.order_id}/refund/", {"amount": "5000", "reason": "scratch"}
+        )
+        writer.release()
+
+    assert writer.held, "the receiver never ran: no refund signal"
+    assert done.status_code == 200, done.text[:3000]
+    assert any("The refund succeeded; its Orders-API record follows." in m for m in messages_of(done.text))
+    refund = Operation.objects.get(payment=payment, kind="refund")
+    assert refund.state == Operation.State.SUCCEEDED
+    wait_until(lambda: _recorded(refund), 60, "the record task to write the refund's record")
+    assert len(remote_records(str(payment.order.dintero_order_id), "refunds")) == 1
+
+
+def _recorded(operation: Operation) -> bool:
+    return Operation.objects.filter(parent=operation, state=Operation.State.SUCCEEDED).exists()
 
 
 def _authorized(shop: Any) -> Payment:
