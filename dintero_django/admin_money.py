@@ -42,8 +42,11 @@ def describe(operation: Operation) -> tuple[int, str]:
     what = (
         f"{operation.order}: {verb} of {operation.amount} {operation.payment and operation.payment.currency}"
     )
+    follow_up = money.follow_up(operation)
     if operation.state == Operation.State.SUCCEEDED:
-        return messages.SUCCESS, f"{what} succeeded (reference {operation.reference})."
+        return messages.SUCCESS, f"{what} succeeded (reference {operation.reference}). {follow_up}".strip()
+    if follow_up:  # sent, and a step after Dintero's answer is left to the reconciler
+        return messages.WARNING, f"{what}: {follow_up} (reference {operation.reference})"
     if operation.state == Operation.State.ACCEPTED:
         return (
             messages.INFO,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from django.apps import AppConfig
@@ -146,4 +146,57 @@ def _warnings(conf: Any) -> list[CheckMessage]:
         )
     if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
         messages.append(Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005"))
+    return messages
+
+
+# -- where tasks run (W009, W010) ---------------------------------------------------
+
+#: SQLite options that make a writer wait for the lock instead of failing at once.
+SQLITE_MIN_TIMEOUT = 20
+SQLITE_OPTIONS_HINT = 'DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}'
+
+
+@register()
+def check_task_setup(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Tasks must be able to run somewhere, and SQLite must let a worker and the web
+    process write in turn."""
+    from celery import current_app  # the app shared tasks are sent with
+
+    conf = current_app.conf
+    if conf.task_always_eager:
+        return []  # in-process: one process writes, nothing is queued
+    messages: list[CheckMessage] = []
+    if not (conf.broker_url or conf.broker_write_url):
+        messages.append(
+            Warning(
+                "Celery tasks can neither be queued nor run eagerly: no broker is configured "
+                "(Celery would try amqp://localhost) and CELERY_TASK_ALWAYS_EAGER is off. "
+                "Orders would never reach Dintero and checkout would wait forever.",
+                hint="Set CELERY_BROKER_URL (and run a worker), or CELERY_TASK_ALWAYS_EAGER = True "
+                "in development; load your Celery app in your project's __init__.py (README, Quickstart).",
+                id="dintero.W010",
+            )
+        )
+    messages.extend(_sqlite_warnings())
+    return messages
+
+
+def _sqlite_warnings() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for alias, database in settings.DATABASES.items():
+        if not str(database.get("ENGINE", "")).endswith("sqlite3"):
+            continue
+        options = cast(dict[str, Any], database.get("OPTIONS") or {})
+        immediate = str(options.get("transaction_mode", "")).upper() == "IMMEDIATE"
+        if immediate and float(options.get("timeout") or 0) >= SQLITE_MIN_TIMEOUT:
+            continue
+        messages.append(
+            Warning(
+                f"Database {alias!r} is SQLite without a write-lock wait while tasks run on a worker: "
+                "the worker and the web process can fail each other with 'database is locked'.",
+                hint=f"Set {SQLITE_OPTIONS_HINT.replace('default', alias)} "
+                f"(timeout at least {SQLITE_MIN_TIMEOUT} s), or use PostgreSQL.",
+                id="dintero.W009",
+            )
+        )
     return messages

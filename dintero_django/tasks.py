@@ -15,10 +15,11 @@ from typing import Any
 from celery import Task, shared_task
 from django.db import OperationalError, transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy
 
 from .conf import get_settings
 from .exceptions import DinteroConfigurationError, DinteroError, is_transient
-from .models import Payment
+from .models import Order, Payment
 from .services import checkout, dispatch, orders, reconcile, records, sync
 from .services.leases import Busy
 from .services.retry import RetryLater
@@ -204,8 +205,29 @@ def enqueue_record(operation_pk: int) -> None:
     delay_on_commit(record_operation_task, operation_pk)
 
 
+#: The order's checkout_error when its checkout task could not be queued.
+TASKS_NOT_RUNNING = gettext_lazy(
+    "Tasks are not running: checkout could not be queued (the Celery broker cannot be reached). "
+    "Try again shortly."
+)
+
+
 def enqueue_checkout(order_pk: int, restart: bool = False) -> None:
-    delay_on_commit(start_checkout_task, order_pk, restart)
+    """Queue the checkout task after commit. If it cannot be queued, the order says so
+    (the storefront's ``checkout_error``) instead of answering 202 for ever."""
+
+    def send() -> None:
+        if start_checkout_task.app.conf.task_always_eager:
+            start_checkout_task.delay(order_pk, restart)  # runs here: its errors are its own
+            return
+        try:
+            start_checkout_task.delay(order_pk, restart)
+        except Exception:
+            Order.objects.filter(pk=order_pk).update(remote_error=str(TASKS_NOT_RUNNING))
+            raise  # logged by on_commit(robust=True), with the broker's own error
+
+    send.__qualname__ = f"delay {start_checkout_task.name}"
+    transaction.on_commit(send, robust=True)
 
 
 class CeleryDispatcher:

@@ -7,7 +7,9 @@ emulator at module import time; the fixtures import what they need when they run
 * ``dintero_emulator`` (function): the same emulator, reset (state, logs, faults,
   clock, config) before the test.
 * ``dintero_settings`` (function): also points ``settings.DINTERO`` at the emulator
-  (needs pytest-django's ``settings`` fixture).
+  (needs pytest-django's ``settings`` fixture) and runs Celery tasks eagerly.
+* ``dintero_eager_tasks`` (function): Celery tasks run in-process for the test (a
+  test has no worker), restored afterwards.
 
 The session emulator signs callbacks when ``DINTERO_EMULATOR_SIGNATURE_SECRET`` (env)
 or the ini option ``dintero_emulator_signature_secret`` is set (env wins).
@@ -86,7 +88,20 @@ def dintero_emulator(dintero_emulator_server: Emulator) -> Emulator:
 
 
 @pytest.fixture
-def dintero_settings(settings: Any, dintero_emulator: Emulator) -> Emulator:
+def dintero_eager_tasks() -> Iterator[None]:
+    from celery import current_app  # the app the package's shared tasks are sent with
+
+    conf = current_app.conf
+    saved = conf.task_always_eager
+    conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        conf.task_always_eager = saved
+
+
+@pytest.fixture
+def dintero_settings(settings: Any, dintero_emulator: Emulator, dintero_eager_tasks: None) -> Emulator:
     current = getattr(settings, "DINTERO", None)
     dintero = dict(current) if isinstance(current, dict) else {}
     dintero.update(

@@ -22,11 +22,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import signals
 from ..client import ApiResponse, CheckoutClient
@@ -46,6 +49,11 @@ Kind = Operation.Kind
 State = Operation.State
 MONEY_KINDS = Operation.MONEY_KINDS
 EVENT_OF: dict[str, str] = {Kind.CAPTURE: "CAPTURE", Kind.REFUND: "REFUND", Kind.VOID: "VOID"}
+VERB_OF: dict[str, Any] = {
+    Kind.CAPTURE: gettext_lazy("capture"),
+    Kind.REFUND: gettext_lazy("refund"),
+    Kind.VOID: gettext_lazy("cancellation"),
+}
 SIGNAL_OF: dict[str, Any] = {
     Kind.CAPTURE: signals.payment_captured,
     Kind.REFUND: signals.payment_refunded,
@@ -93,21 +101,64 @@ def _run(
     reason: str = "",
 ) -> Operation:
     operation = _begin(payment_pk, kind, amount, quantities, user, reason)
+    outcome: ApiResponse | DinteroError
     try:
-        response = _send(operation)
+        outcome = _send(operation)
     except DinteroError as error:
-        _finish_error(operation, error)
+        outcome = error
+    # Dintero may have moved the money now. A step that fails from here on (a locked
+    # database, Dintero unreachable for the read-back) leaves the work open for the
+    # record task or the reconciler: the caller gets the operation as it stands, and
+    # follow_up() says what is still to come. Never an error for money that moved.
+    try:
+        _settle(operation, outcome)
+    except (DatabaseError, DinteroError) as error:
+        logger.warning(
+            "%s %s: left open after Dintero answered, finished later: %r", kind, operation.reference, error
+        )
+    with suppress(DatabaseError):
+        operation.refresh_from_db()
+    return operation
+
+
+def _settle(operation: Operation, outcome: ApiResponse | DinteroError) -> None:
+    if isinstance(outcome, DinteroError):
+        _finish_error(operation, outcome)
     else:
-        _finish(operation, response)
+        _finish(operation, outcome)
     operation.refresh_from_db()
     if operation.state == State.UNKNOWN:
         resolve(operation.pk)  # read back now: most unknowns are settled at once
         operation.refresh_from_db()
     if operation.state == State.SUCCEEDED:
-        if record_in_orders(operation.pk).is_open:
-            dispatch.record_operation(operation.pk)
-        operation.refresh_from_db()
-    return operation
+        _record(operation)
+
+
+def _record(operation: Operation) -> None:
+    """Record a succeeded operation in the Orders API now; what cannot be finished now
+    goes to the record task (and after it, the reconciler)."""
+    try:
+        still_open = record_in_orders(operation.pk).is_open
+    except (DatabaseError, DinteroError) as error:
+        logger.warning(
+            "Recording %s %s: left to the record task: %r", operation.kind, operation.reference, error
+        )
+        still_open = True
+    if still_open:
+        dispatch.record_operation(operation.pk)
+
+
+def follow_up(operation: Operation) -> str:
+    """For staff: what is still to happen after the call that ran ``operation`` returned."""
+    kind = VERB_OF.get(operation.kind, operation.kind)
+    if operation.state == State.SUCCEEDED:
+        record = Operation.objects.filter(parent=operation).only("state").first()
+        if record is None or record.is_open:
+            return _("The %(kind)s succeeded; its Orders-API record follows.") % {"kind": kind}
+        return ""
+    if operation.state == State.PENDING and operation.attempts:
+        return _("The %(kind)s was sent to Dintero; its outcome is being confirmed.") % {"kind": kind}
+    return ""
 
 
 def _begin(
@@ -309,4 +360,4 @@ def _send_signal(operation: Operation) -> None:
     transaction.on_commit(send, robust=True)
 
 
-__all__ = ["MONEY_KINDS", "cancel", "capture", "find_event", "refund", "resolve"]
+__all__ = ["MONEY_KINDS", "cancel", "capture", "find_event", "follow_up", "refund", "resolve"]

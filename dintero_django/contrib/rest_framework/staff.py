@@ -92,10 +92,26 @@ def _check_whole_lines(payment: Payment, kind: str, data: dict[str, Any]) -> Non
 
 
 class OperationSerializer(serializers.ModelSerializer):
+    follow_up = serializers.SerializerMethodField()
+
     class Meta:
         model = Operation
-        fields = ["reference", "kind", "state", "amount", "items", "reason", "error_message", "created_at"]
+        fields = [
+            "reference",
+            "kind",
+            "state",
+            "amount",
+            "items",
+            "reason",
+            "error_message",
+            "follow_up",
+            "created_at",
+        ]
         read_only_fields = fields
+
+    def get_follow_up(self, operation: Operation) -> str | None:
+        """What is still to happen, e.g. "The capture succeeded; its Orders-API record follows."."""
+        return money.follow_up(operation) or None
 
 
 class MoneyOperationView(APIView):
