@@ -65,6 +65,10 @@ def _callback_scheme(conf: Any) -> list[CheckMessage]:
     base = getattr(conf, setting)
     if not base or urlsplit(base).scheme == "https":
         return []
+    if not conf.ACCOUNT_ID.startswith("P") and _on_this_machine(base) and _on_this_machine(conf.API_URL):
+        # Local development against the emulator: its own switch (--callback-allow-http,
+        # docs/emulator.md) decides whether a loopback shop gets callbacks.
+        return []
     text = (
         f"DINTERO['{setting}'] ({base!r}) is not https: Dintero delivers callbacks only to "
         "HTTPS URLs, so this site gets no callbacks and confirms payments only by polling."
@@ -73,6 +77,11 @@ def _callback_scheme(conf: Any) -> list[CheckMessage]:
     if conf.ACCOUNT_ID.startswith("P"):
         return [Error(text, hint=hint, id="dintero.E008")]
     return [Warning(text, hint=hint, id="dintero.W008")]
+
+
+def _on_this_machine(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host == "localhost" or host.startswith("127.") or host == "::1"
 
 
 def _trusts_client_prices(adapter_path: str) -> bool:

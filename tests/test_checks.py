@@ -48,7 +48,11 @@ def test_good_settings_pass(settings: Any) -> None:
         ({"ACCOUNT_ID": "P12345678", "SITE_URL": "http://shop.example.com"}, "dintero.E008"),
         ({"ACCOUNT_ID": "P12345678", "CALLBACK_URL": "http://shop.example.com/cb/"}, "dintero.E008"),
         ({"SITE_URL": "http://shop.example.com"}, "dintero.W008"),
-        ({"CALLBACK_URL": "http://127.0.0.1:8000/dintero/callback/"}, "dintero.W008"),
+        # A local http shop against the real Dintero gets no callbacks: warned.
+        (
+            {"CALLBACK_URL": "http://127.0.0.1:8000/dintero/callback/", "API_URL": "https://api.dintero.com"},
+            "dintero.W008",
+        ),
     ],
 )
 def test_each_check_fires(settings: Any, change: dict[str, Any], expected: str) -> None:
@@ -88,6 +92,12 @@ def test_settings_are_read_lazily(settings: Any) -> None:
         ),
         # A test account with plain http is warned, not refused.
         ({"SITE_URL": "http://shop.example.com"}, {"dintero.E008"}),
+        # Local development against the emulator: its own switch decides, no warning.
+        (
+            {"SITE_URL": "http://127.0.0.1:8000", "API_URL": "http://127.0.0.1:8765",
+             "CHECKOUT_URL": "http://127.0.0.1:8765"},
+            {"dintero.E008", "dintero.W008"},
+        ),
     ],
 )  # fmt: skip
 def test_https_callback_check_only_when_due(settings: Any, change: dict[str, Any], absent: set[str]) -> None:

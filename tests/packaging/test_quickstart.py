@@ -93,7 +93,12 @@ class QuickstartShop:
         )  # fmt: skip
         python = self.venv / "bin" / "python"
         port = urlsplit(self.emulator_url).port
-        self.emulator = self.spawn("emulator", [python, "-m", "dintero_django.emulator", "--port", str(port)])
+        (command,) = [line for line in QUICKSTART.splitlines() if "-m dintero_django.emulator" in line]
+        assert "--callback-allow-http" in command, "a local http shop gets no callbacks without it"
+        self.emulator = self.spawn(
+            "emulator",
+            [python, "-m", "dintero_django.emulator", "--port", str(port), "--callback-allow-http"],
+        )
         wait_until(lambda: project.answers(self.emulator_url + "/_emulator/health"), 60, "the emulator")
         if self.broker:
             redis.Redis.from_url(self.broker).flushdb()
