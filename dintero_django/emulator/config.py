@@ -74,6 +74,12 @@ class EmulatorConfig:
     on_hold_payment_product_type: str = _knob(
         "collector.invoice", "payment_product_type of ON_HOLD transactions (Walley only)."
     )
+    # --- strictness -----------------------------------------------------------------
+    lenient: bool = _knob(
+        False,
+        "[U] Serve behaviours Dintero does not document and that are more permissive than its "
+        "docs (e.g. the whole-draft PUT /draft_orders/{id}). Nothing in our own flow needs it.",
+    )
     # --- orders ---------------------------------------------------------------------
     orders_strict: bool = _knob(
         True,

@@ -35,6 +35,7 @@ def register(router: Router) -> None:
     router.add("PUT", drafts + "/{draft_id}/complete", "draft_complete", complete_draft)
     orders = f"{BASE}/orders/{{order_id}}"
     router.add("GET", orders, "order_get", get_order)
+    router.add("GET", orders + "/events", "order_events", list_events)
     router.add("POST", orders + "/{kind}", "order_op_create", create_operation)
     router.add("GET", orders + "/{kind}", "order_op_list", list_operations)
     router.add("GET", orders + "/{kind}/{op_id}", "order_op_get", get_operation)
@@ -291,6 +292,13 @@ def get_draft(rt: Runtime, request: Request) -> Response:
 
 
 def update_draft(rt: Runtime, request: Request) -> Response:
+    """Whole-draft PUT: not in Dintero's docs ([U]); only served with the ``lenient`` knob.
+
+    Dintero documents the item calls (``/draft_orders/{id}/items[/{line_id}]``) to change a
+    draft; an undocumented route answers like any unknown route would, 405.
+    """
+    if not rt.config.lenient:
+        raise ApiError(405, "PUT /draft_orders/{id} is not a documented call", "METHOD_NOT_ALLOWED")
     options, order = _check_draft_body(request.json_object())
     with rt.store.lock:
         draft = _draft(rt, request, writable=True)
@@ -405,7 +413,19 @@ def _kind(request: Request, *, create: bool) -> str:
     return kind
 
 
+#: Order reads Dintero does not document ([U]): served only with the ``lenient`` knob.
+#: ``GET …/orders/{order_id}`` (only the store-scoped GET is documented), the
+#: cancellations list and single authorization / capture / refund reads.
+UNDOCUMENTED_READS = frozenset({"authorizations", "captures", "refunds"})
+
+
+def _documented_only(rt: Runtime, what: str) -> None:
+    if not rt.config.lenient:
+        raise ApiError(404, f"no such endpoint: GET {what}", "NOT_FOUND")
+
+
 def get_order(rt: Runtime, request: Request) -> Response:
+    _documented_only(rt, "…/orders/{order_id}")
     with rt.store.lock:
         order = _order(rt, request)
         return Response.json(200, order_json(rt, order, include_events=request.flag("include_events")))
@@ -438,14 +458,39 @@ def create_operation(rt: Runtime, request: Request) -> Response:
         return Response.json(rt.config.orders_create_status, operation)
 
 
+def list_events(rt: Runtime, request: Request) -> Response:
+    """``GET …/orders/{order_id}/events`` (docs: orderlist/order-events-collection).
+
+    ``state`` follows the documented rule over service events; api events do not count,
+    so an order without service events is ``pending``.
+    """
+    with rt.store.lock:
+        events = list(_order(rt, request).events)
+    latest: dict[str, str] = {}
+    for event in events:
+        if event.get("event_type") == "service-event":
+            latest[str(event.get("service"))] = str(event.get("state"))
+    if any(state in ("error", "failure") for state in latest.values()):
+        state = "failure"
+    elif not latest or "pending" in latest.values():
+        state = "pending"
+    else:
+        state = "success"
+    return Response.json(200, {"events": events, "state": state})
+
+
 def list_operations(rt: Runtime, request: Request) -> Response:
     kind = _kind(request, create=False)
+    if kind == "cancellations":
+        _documented_only(rt, "…/orders/{order_id}/cancellations")
     with rt.store.lock:
         return Response.json(200, {kind: list(_order(rt, request).operations[kind])})
 
 
 def get_operation(rt: Runtime, request: Request) -> Response:
     kind = _kind(request, create=False)
+    if kind in UNDOCUMENTED_READS:
+        _documented_only(rt, f"…/orders/{{order_id}}/{kind}/{{id}}")
     with rt.store.lock:
         for operation in _order(rt, request).operations[kind]:
             if operation["id"] == request.params["op_id"]:

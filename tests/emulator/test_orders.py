@@ -16,6 +16,14 @@ from .support import DRAFT_BODY, Api
 JSON = dict[str, Any]
 
 
+@pytest.fixture(autouse=True)
+def _lenient(control: EmulatorControl) -> None:
+    """This module also covers the undocumented [U] calls (whole-draft PUT, GET order,
+    the cancellations list, single-operation reads), served only with ``lenient``;
+    test_documented_calls.py checks that they are off by default."""
+    control.config(lenient=True)
+
+
 def _draft_body(**order: Any) -> JSON:
     body = copy.deepcopy(DRAFT_BODY)
     body["order"].update(order)
