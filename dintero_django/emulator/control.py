@@ -91,6 +91,8 @@ def backoffice(rt: Runtime, request: Request) -> Response:
     if kind == "void" and amount is not None:
         raise invalid("amount", "void takes no amount")
     items = v.array(body, "items", "", required=False) or []
+    if not items and amount is None and kind != "void":
+        items = transactions.whole_lines_left(rt, request.params["transaction_id"], kind)
     return transactions.perform(
         rt,
         request.params["transaction_id"],

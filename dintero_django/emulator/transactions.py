@@ -94,6 +94,9 @@ def _check_body(kind: str, request: Request) -> tuple[int | None, list[JSONDict]
             raise invalid(path, "must be an object")
         v.string(item, "line_id", path)
         v.amount(item, "amount", path, minimum=0)
+        quantity = v.number(item, "quantity", path)
+        if quantity is not None and quantity <= 0:
+            raise invalid(f"{path}.quantity", "must be > 0")
     reference_key = "capture_reference" if kind == "capture" else "refund_reference"
     v.string(body, reference_key, "", required=False)
     v.string(body, "reason", "", required=False)
@@ -157,6 +160,27 @@ def perform(
         return Response.json(200, transaction_json(rt, transaction))
 
 
+def whole_lines_left(rt: Runtime, transaction_id: str, kind: str) -> list[JSONDict]:
+    """Backoffice "capture/refund all" on a whole-line product (Instabank, Collector) names
+    every line left, as Dintero's Backoffice does for them; other products need no items."""
+    with rt.store.lock:
+        transaction = find(rt, transaction_id)
+        if not transitions.needs_whole_lines(transaction.payment_product_type):
+            return []
+        items = []
+        for item in transaction.items:
+            line = str(item["line_id"])
+            captured = transaction.line_captured.get(line, 0)
+            left = (
+                int(item["amount"]) - captured
+                if kind == "capture"
+                else captured - transaction.line_refunded.get(line, 0)
+            )
+            if left > 0:
+                items.append({"line_id": line, "quantity": item.get("quantity", 1), "amount": left})
+        return items
+
+
 def _default_amount(transaction: Transaction, kind: str) -> int:
     """Backoffice without an amount: everything that is left."""
     if kind == "capture":
@@ -179,7 +203,9 @@ def _complete(
         operation.created_by,
         amount=amount,
         items=operation.items,
-        event_reference=operation.reference,
+        # Dintero promises correlation_request_id (= the 202's event-request-id) on the
+        # event that completes an accepted operation, not the reference: not copied then.
+        event_reference=operation.reference if correlation is None else None,
         metadata=operation.metadata,
         correlation_request_id=correlation,
     )
