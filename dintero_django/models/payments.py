@@ -52,6 +52,7 @@ class Payment(models.Model):
         CANCELLED = "cancelled", "Cancelled by the customer"
         VOIDED = "voided", "Authorization voided"
         SUPERSEDED = "superseded", "Replaced by a newer session"
+        EXPIRED = "expired", "Session expired unpaid"
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     is_active = models.BooleanField(default=True)
@@ -85,6 +86,9 @@ class Payment(models.Model):
         default=0, help_text="Sync runs started since the last success."
     )
     polls = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the session stops taking payment (sent as expires_at)."
+    )
     raw = models.JSONField(default=dict, blank=True, help_text="Last transaction read from Dintero.")
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
