@@ -111,7 +111,12 @@ class MoneyAdminMixin:
         balances = line_balances(payment)
         form = None
         if kind != Kind.VOID:
-            form = MoneyOperationForm(request.POST or None, kind=kind, balances=balances)
+            form = MoneyOperationForm(
+                request.POST or None,
+                kind=kind,
+                balances=balances,
+                payment_product_type=payment.payment_product_type,
+            )
         if request.method == "POST" and (form is None or form.is_valid()):
             return self._perform(request, payment, kind, form, change_url)
         context = {

@@ -5,42 +5,90 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .models import MAX_AMOUNT, Operation
+from .payment_products import needs_whole_lines, whole_lines_message
 from .services.balances import LineBalance
 
 
+def whole_quantity(balance: LineBalance, kind: str) -> int:
+    """The line's quantity left to capture / refund, when that is a whole number of units."""
+    room = balance.capturable if kind == Operation.Kind.CAPTURE else balance.refundable
+    unit = balance.line.unit_amount
+    return room // unit if unit and room > 0 and room % unit == 0 else 0
+
+
+def _one_of(allowed: set[int], payment_product_type: str) -> Any:
+    def check(value: int | None) -> None:
+        if value is not None and value not in allowed:
+            raise forms.ValidationError(whole_lines_message(payment_product_type))
+
+    return check
+
+
 class MoneyOperationForm(forms.Form):
-    """Choose line quantities, or give an amount in minor units (not both)."""
+    """Choose line quantities, or give an amount in minor units (not both).
+
+    For payment products that take whole lines (Instabank, Collector) a line offers only
+    0 or all of its quantity that is left, and an amount must be everything that is left.
+    """
 
     amount = forms.IntegerField(
         required=False,
         min_value=1,
         max_value=MAX_AMOUNT,
-        help_text="Minor units (øre/cents). Leave empty when choosing lines.",
+        help_text=gettext_lazy("Minor units (øre/cents). Leave empty when choosing lines."),
     )
     reason = forms.CharField(required=False, max_length=255)
 
-    def __init__(self, *args: Any, kind: str, balances: list[LineBalance], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        kind: str,
+        balances: list[LineBalance],
+        payment_product_type: str = "",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.balances = balances
+        self.payment_product_type = payment_product_type
+        self.whole_lines = needs_whole_lines(payment_product_type)
         if kind == Operation.Kind.REFUND:
             self.fields["reason"].required = True
         else:
             del self.fields["reason"]
         for balance in balances:
-            room = balance.capturable if kind == Operation.Kind.CAPTURE else balance.refundable
-            self.fields[f"qty_{balance.line.line_id}"] = forms.IntegerField(
-                required=False,
-                min_value=0,
-                max_value=room // balance.line.unit_amount if balance.line.unit_amount else 0,
-                label=balance.line.description,
-            )
+            self.fields[f"qty_{balance.line.line_id}"] = self._quantity_field(balance)
         amount = self.fields["amount"]
         assert isinstance(amount, forms.IntegerField)
         amount.max_value = self.limit
         amount.widget.attrs["max"] = self.limit
+        if self.whole_lines:
+            amount.help_text = _("Only the whole amount left (%(limit)s); otherwise choose lines.") % {
+                "limit": self.limit
+            }
+
+    def _quantity_field(self, balance: LineBalance) -> forms.Field:
+        room = balance.capturable if self.kind == Operation.Kind.CAPTURE else balance.refundable
+        unit = balance.line.unit_amount
+        if self.whole_lines:
+            whole = whole_quantity(balance, self.kind)
+            choices = [(0, "0")] + ([(whole, str(whole))] if whole else [])
+            return forms.IntegerField(
+                required=False,
+                widget=forms.Select(choices=choices),
+                validators=[_one_of({0, whole}, self.payment_product_type)],
+                label=balance.line.description,
+            )
+        return forms.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=room // unit if unit else 0,
+            label=balance.line.description,
+        )
 
     @property
     def limit(self) -> int:
@@ -53,17 +101,20 @@ class MoneyOperationForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        # 0 (or empty) means "not this line": it never becomes a line of 0.
         quantities = {
-            b.line.line_id: data.get(f"qty_{b.line.line_id}") or 0
+            b.line.line_id: data[f"qty_{b.line.line_id}"]
             for b in self.balances
-            if data.get(f"qty_{b.line.line_id}")
+            if (data.get(f"qty_{b.line.line_id}") or 0) > 0
         }
         amount = data.get("amount")
         if quantities and amount:
-            raise forms.ValidationError("Choose line quantities or an amount, not both.")
+            raise forms.ValidationError(_("Choose line quantities or an amount, not both."))
         if not quantities and not amount:
-            raise forms.ValidationError("Choose line quantities or give an amount.")
+            raise forms.ValidationError(_("Choose line quantities or give an amount."))
         if amount and amount > self.limit:
-            self.add_error("amount", f"At most {self.limit} is left.")
+            self.add_error("amount", _("At most %(limit)s is left.") % {"limit": self.limit})
+        elif amount and self.whole_lines and amount != self.limit:
+            self.add_error("amount", whole_lines_message(self.payment_product_type))
         data["quantities"] = quantities
         return data

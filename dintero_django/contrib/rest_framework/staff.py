@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
@@ -18,8 +19,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ...exceptions import DinteroError, PaymentError
+from ...forms import whole_quantity
 from ...models import MAX_AMOUNT, Operation, Order, Payment
+from ...payment_products import needs_whole_lines, whole_lines_message
 from ...services import money
+from ...services.balances import line_balances
 from .serializers import StrictIntegerField
 
 PERMISSION = {
@@ -44,9 +48,12 @@ class MoneyPermission(BasePermission):
 class MoneyRequestSerializer(serializers.Serializer):
     amount = StrictIntegerField(required=False, min_value=1, max_value=MAX_AMOUNT)
     quantities = serializers.DictField(
-        child=StrictIntegerField(min_value=0, max_value=10_000),
+        # A quantity of 0 would send a line of 0 (issue 13): leave the line out instead.
+        child=StrictIntegerField(min_value=1, max_value=10_000),
         required=False,
-        help_text='Line quantities by line_id, e.g. {"1": 2}.',
+        allow_empty=False,
+        help_text='Line quantities by line_id, each at least 1, e.g. {"1": 2}. For Instabank and '
+        "Collector payments, each line's whole quantity that is left.",
     )
     reason = serializers.CharField(required=False, max_length=255, allow_blank=True)
 
@@ -54,14 +61,35 @@ class MoneyRequestSerializer(serializers.Serializer):
         try:
             return {int(key): quantity for key, quantity in value.items()}
         except ValueError:
-            raise serializers.ValidationError("Keys must be line ids (integers).") from None
+            raise serializers.ValidationError(_("Keys must be line ids (integers).")) from None
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         if data.get("amount") and data.get("quantities"):
-            raise serializers.ValidationError("Give an amount or line quantities, not both.")
+            raise serializers.ValidationError(_("Give an amount or line quantities, not both."))
         if self.context.get("kind") == "refund" and not data.get("reason"):
-            raise serializers.ValidationError({"reason": "A refund needs a reason."})
+            raise serializers.ValidationError({"reason": _("A refund needs a reason.")})
+        payment = self.context.get("payment")
+        if payment is not None and self.context.get("kind") != "cancel":
+            _check_whole_lines(payment, self.context["kind"], data)
         return data
+
+
+def _check_whole_lines(payment: Payment, kind: str, data: dict[str, Any]) -> None:
+    """Instabank / Collector take whole lines: refuse an amount-only partial or part of a line."""
+    if not needs_whole_lines(payment.payment_product_type):
+        return
+    op_kind = Operation.Kind.CAPTURE if kind == "capture" else Operation.Kind.REFUND
+    balances = line_balances(payment)
+    message = whole_lines_message(payment.payment_product_type)
+    amount, quantities = data.get("amount"), data.get("quantities")
+    if amount is not None:
+        left = payment.capturable if op_kind == Operation.Kind.CAPTURE else payment.refundable
+        if amount != left:
+            raise serializers.ValidationError({"amount": message})
+    whole = {b.line.line_id: whole_quantity(b, op_kind) for b in balances}
+    for line_id, quantity in (quantities or {}).items():
+        if line_id in whole and quantity != whole[line_id]:
+            raise serializers.ValidationError({"quantities": message})
 
 
 class OperationSerializer(serializers.ModelSerializer):
@@ -91,7 +119,7 @@ class MoneyOperationView(APIView):
         payment = Payment.objects.filter(order=order, is_active=True).first()
         if payment is None:
             return Response({"detail": "This order has no payment."}, status=status.HTTP_400_BAD_REQUEST)
-        params = MoneyRequestSerializer(data=request.data, context={"kind": self.kind})
+        params = MoneyRequestSerializer(data=request.data, context={"kind": self.kind, "payment": payment})
         params.is_valid(raise_exception=True)
         try:
             operation = self._perform(payment, params.validated_data, request.user)
