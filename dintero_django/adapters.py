@@ -65,7 +65,8 @@ class DefaultOrderAdapter:
             "order": {
                 "order_id": order.dintero_order_id,
                 "currency": order.currency,
-                "merchant_reference": str(order.public_id),
+                # No order.merchant_reference: Dintero's Orders docs do not show it; our
+                # order_id is the reference (and the checkout merchant_reference).
                 "items": [self.draft_item(line) for line in lines],
                 **({"customer": {"email": order.email}} if order.email else {}),
             },

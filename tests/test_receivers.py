@@ -40,7 +40,7 @@ def test_changes_while_draft_update_the_draft(dintero_settings: Any) -> None:
     line = order.lines.get(line_id=1)
     line.quantity = 3
     line.save()
-    assert ops(dintero_settings, "draft_update") == 1
+    assert ops(dintero_settings, "draft_item_update") == 1  # the documented item call
     order.refresh_from_db()
     assert order.synced_revision == order.revision
     draft = dintero_settings.control.state()["drafts"]

@@ -29,6 +29,7 @@ OPERATIONS: tuple[str, ...] = (
     "draft_item_delete",
     "draft_complete",
     "order_get",
+    "order_events",
     "order_op_create",
     "order_op_list",
     "order_op_get",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import string
 from collections.abc import Iterable
@@ -137,12 +138,20 @@ def _create_draft(client: OrdersClient, order: Order) -> None:
 
 
 def _update_draft(client: OrdersClient, order: Order) -> None:
+    """Bring the draft's lines in line with ours by Dintero's documented item calls.
+
+    Dintero documents ``POST …/draft_orders/{id}/items`` and ``PUT`` / ``DELETE
+    …/items/{line_id}``, not a whole-draft PUT. The draft is read first (``GET
+    …/draft_orders/{id}``), so a retry after a lost answer only sends what still differs.
+    Draft-level fields (order_id, currency, customer) stay as the first push sent them.
+    """
     revision = order.revision
-    body = get_adapter().draft_body(order, _lines(order))
+    adapter = get_adapter()
+    wanted = {line.line_id: adapter.draft_item(line) for line in _lines(order)}
     operation = ledger.begin(Operation.Kind.UPDATE_DRAFT, order)
     ledger.attempt(operation)
     try:
-        client.update_draft(order.dintero_draft_id, body)
+        _sync_items(client, order.dintero_draft_id, wanted)
     except DinteroError as error:
         ledger.fail(operation, error)
         _note_error(order, error)
@@ -150,6 +159,39 @@ def _update_draft(client: OrdersClient, order: Order) -> None:
     Order.objects.filter(pk=order.pk, synced_revision__lt=revision).update(synced_revision=revision)
     order.synced_revision = max(order.synced_revision, revision)
     ledger.succeed(operation, remote_id=order.dintero_draft_id)
+
+
+def _sync_items(client: OrdersClient, draft_id: str, wanted: dict[int, dict[str, Any]]) -> None:
+    draft = client.get_draft(draft_id)
+    remote = {_int(item.get("line_id")): item for item in (draft.get("order") or {}).get("items") or []}
+    for line_id in sorted(set(remote) - set(wanted)):
+        with contextlib.suppress(DinteroNotFound):  # already gone: a retry after a lost answer
+            client.delete_draft_item(draft_id, line_id)
+    for line_id, item in sorted(wanted.items()):
+        if line_id not in remote:
+            client.add_draft_item(draft_id, item)
+        elif not _covers(remote[line_id], item):
+            client.update_draft_item(draft_id, line_id, item)
+
+
+def _covers(remote: Any, sent: Any) -> bool:
+    """Whether ``remote`` holds everything we send (Dintero may add fields of its own)."""
+    if isinstance(sent, dict):
+        return isinstance(remote, dict) and all(_covers(remote.get(k), v) for k, v in sent.items())
+    if isinstance(sent, list):
+        return (
+            isinstance(remote, list)
+            and len(remote) == len(sent)
+            and all(_covers(r, v) for r, v in zip(remote, sent, strict=True))
+        )
+    return bool(remote == sent)
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
 
 
 def _complete(client: OrdersClient, order: Order) -> None:
@@ -187,18 +229,17 @@ def _attempted_before(order: Order) -> bool:
 def _already_completed(client: OrdersClient, order: Order) -> bool:
     if not order.dintero_order_id:
         return False
-    try:
-        remote = client.get_order(order.dintero_order_id)
-    except DinteroNotFound:
+    # GET …/orders/{order_id} is not documented; the order's events list is.
+    if not client.order_exists(order.dintero_order_id):
         return False
-    _mark_completed(order, remote)
+    _mark_completed(order, {})
     return True
 
 
 def _mark_completed(order: Order, remote: dict[str, Any]) -> None:
     # Dintero keeps the order_id we chose; adopt theirs if it ever differs.
     order.dintero_order_id = str(remote.get("order_id") or order.dintero_order_id or remote.get("id"))
-    order.dintero_order_uuid = str(remote.get("id") or "")
+    order.dintero_order_uuid = str(remote.get("id") or order.dintero_order_uuid or "")
     order.completed = True
     order.status = Order.Status.OPEN
     order.remote_error = ""

@@ -91,7 +91,7 @@ def test_a_401_renews_the_token_once(emu: Any) -> None:
 def test_wrong_credentials_raise_auth_error(emu: Any, settings: Any) -> None:
     settings.DINTERO = {**settings.DINTERO, "CLIENT_SECRET": "wrong"}
     with pytest.raises(DinteroAuthError) as raised:
-        OrdersClient().get_order("nope")
+        OrdersClient().order_exists("nope")
     assert "wrong" not in str(raised.value)
 
 
