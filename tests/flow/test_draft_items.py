@@ -34,7 +34,8 @@ def test_lines_changed_after_the_first_push_reach_the_draft_and_complete(dintero
     chair.quantity = 3
     chair.save()  # changed
     order.lines.get(line_id=2).delete()  # removed
-    OrderLine.objects.create(order=order, line_id=3, description="Lamp", quantity=1, unit_amount=12500)  # added
+    # added:
+    OrderLine.objects.create(order=order, line_id=3, description="Lamp", quantity=1, unit_amount=12500)
     order.refresh_from_db()
     assert order.synced_revision == order.revision, order.remote_error
     assert remote_items(emu, order) == [(1, 3, 59700), (3, 1, 12500)]
