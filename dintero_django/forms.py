@@ -10,14 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from .models import MAX_AMOUNT, Operation
 from .payment_products import needs_whole_lines, whole_lines_message
-from .services.balances import LineBalance
-
-
-def whole_quantity(balance: LineBalance, kind: str) -> int:
-    """The line's quantity left to capture / refund, when that is a whole number of units."""
-    room = balance.capturable if kind == Operation.Kind.CAPTURE else balance.refundable
-    unit = balance.line.unit_amount
-    return room // unit if unit and room > 0 and room % unit == 0 else 0
+from .services.balances import LineBalance, whole_quantity
 
 
 def _one_of(allowed: set[int], payment_product_type: str) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 
 from ..models import Operation, Payment
+from . import ledger
 from .balances import Moved, line_id, spread
 
 Kind = Operation.Kind
@@ -30,9 +31,7 @@ def adopt_rows(payment: Payment) -> list[Operation]:
     events = (payment.raw or {}).get("events") or []
     if not any(event.get("success") and event.get("event") in ("CAPTURE", "REFUND") for event in events):
         return []  # nothing moved yet (a fresh authorization): no ledger or lines to read
-    ours = set(
-        Operation.objects.filter(payment=payment, kind__in=MONEY_KINDS).values_list("reference", flat=True)
-    )
+    is_ours = ledger.ours(payment, events)
     lines = list(payment.order.lines.order_by("line_id"))
     moved: Moved = {"CAPTURE": defaultdict(int), "REFUND": defaultdict(int)}
     adopted: list[Operation] = []
@@ -43,7 +42,7 @@ def adopt_rows(payment: Payment) -> list[Operation]:
         items = _items(event) or spread(lines, moved, name, int(event.get("amount") or 0))
         for item in items:
             moved[name][item["line_id"]] += item["amount"]
-        if event.get("event_reference") in ours:
+        if is_ours(event):
             continue
         adopted.append(_adopt(payment, event, items))
     return adopted

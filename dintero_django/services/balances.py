@@ -37,6 +37,13 @@ class LineBalance:
         return self.captured - self.refunded
 
 
+def whole_quantity(balance: LineBalance, kind: str) -> int:
+    """The line's quantity left to capture / refund, when that is a whole number of units."""
+    room = balance.capturable if kind == Operation.Kind.CAPTURE else balance.refundable
+    unit = balance.line.unit_amount
+    return room // unit if unit and room > 0 and room % unit == 0 else 0
+
+
 def line_balances(payment: Payment) -> list[LineBalance]:
     """Per-line authorized / captured / refunded amounts, from Dintero's events.
 
@@ -95,8 +102,9 @@ def items_for(
     items: list[dict[str, Any]] = []
     if quantities:
         for number, quantity in sorted(quantities.items()):
-            if quantity <= 0:
-                continue
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+                # A line of 0 would send Dintero a capture of 0 (issue 13): refuse it here.
+                raise PaymentError(f"Line {number}: the quantity must be a whole number of at least 1.")
             line = by_id.get(number)
             if line is None:
                 raise PaymentError(f"Order has no line {number}.")
@@ -109,6 +117,17 @@ def items_for(
     for number, available in room.items():
         take = min(left, available)
         if take > 0:
-            items.append({"line_id": number, "amount": take})
+            items.append({"line_id": number, "amount": take, "quantity": quantity_of(by_id[number], take)})
             left -= take
     return items
+
+
+def quantity_of(line: OrderLine, amount: int) -> int | float:
+    """The quantity an amount of a line stands for, sent on every captured / refunded line:
+    whole units when it divides evenly, else the fraction (the spec's quantity is a number)."""
+    unit = line.unit_amount
+    if not unit:
+        return line.quantity
+    if amount % unit == 0:
+        return amount // unit
+    return round(amount / unit, 4)

@@ -3,6 +3,7 @@ completed after it, each in its own short transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import F
@@ -71,3 +72,33 @@ def fail(operation: Operation, error: DinteroError) -> None:
 
 def api_status(error: DinteroError) -> int | None:
     return error.status if isinstance(error, DinteroAPIError) else None
+
+
+def ours(payment: Payment, events: list[dict[str, Any]]) -> Callable[[dict[str, Any]], bool]:
+    """Whether an event is one of our own operations (whatever its state).
+
+    A 200 answer's event carries our reference (``event_reference``); the event that
+    completes a 202 carries ``correlation_request_id`` = the 202's ``event-request-id``
+    (spec: TransactionOperationAccepted), which we store as the operation's request_id,
+    and which is also the ``request_id`` of the INITIATE_* event that may carry our
+    reference (when the completion is read before our 202 answer was recorded).
+    """
+    rows = Operation.objects.filter(payment=payment, kind__in=Operation.MONEY_KINDS).values_list(
+        "reference", "request_id"
+    )
+    references = {reference for reference, _ in rows}
+    request_ids = {request_id for _, request_id in rows if request_id}
+    request_ids |= {
+        str(event.get("request_id"))
+        for event in events
+        if str(event.get("event") or "").startswith("INITIATE_")
+        and event.get("event_reference") in references
+    }
+
+    def check(event: dict[str, Any]) -> bool:
+        return event.get("event_reference") in references or (
+            event.get("correlation_request_id") is not None
+            and event.get("correlation_request_id") in request_ids
+        )
+
+    return check

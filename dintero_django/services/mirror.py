@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .. import signals
 from ..models import FAILED_STATUSES, PAID_STATUSES, PENDING_STATUSES, Payment, TransactionStatus
+from . import ledger
 from .announce import announce_on_commit
 
 
@@ -68,7 +69,7 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
         )
         if _older_than_applied(payment, tx):
             return payment  # a slow read overtaken by a newer one: keep the newer
-        before = (payment.state, payment.captured_amount, payment.refunded_amount)
+        before = (payment.state, *_external_moves(payment, payment.raw or {}))
         payment.transaction_id = str(tx["id"])
         payment.status = str(tx.get("status") or "")
         payment.payment_product_type = str(tx.get("payment_product_type") or "")[:64]
@@ -85,7 +86,7 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
             payment.polls += 1
         payment.save()
         if announce:
-            _announce(payment, *before)
+            _announce(payment, *before, *_external_moves(payment, tx))
     return payment
 
 
@@ -97,7 +98,25 @@ def _older_than_applied(payment: Payment, tx: dict[str, Any]) -> bool:
     return len(tx.get("events") or []) < seen
 
 
-def _announce(payment: Payment, state: str, captured: int, refunded: int) -> None:
+def _external_moves(payment: Payment, tx: dict[str, Any]) -> tuple[int, int]:
+    """Captured and refunded by events that are not our own operations (auto-capture,
+    Backoffice): ours announce themselves once they settle (services.money)."""
+    events = [event for event in tx.get("events") or [] if event.get("success")]
+    is_ours = ledger.ours(payment, events)
+
+    def total(name: str) -> int:
+        return sum(
+            int(event.get("amount") or 0)
+            for event in events
+            if event.get("event") == name and not is_ours(event)
+        )
+
+    return total("CAPTURE"), total("REFUND")
+
+
+def _announce(
+    payment: Payment, state: str, captured: int, refunded: int, captured_now: int, refunded_now: int
+) -> None:
     if payment.state != state:
         if payment.state == Payment.State.AUTHORIZED:
             announce_on_commit(signals.payment_authorized, payment, amount=payment.authorized_amount)
@@ -106,11 +125,13 @@ def _announce(payment: Payment, state: str, captured: int, refunded: int) -> Non
         elif payment.state == Payment.State.VOIDED:
             announce_on_commit(signals.payment_cancelled, payment)
     # Money moved outside our own operations (auto-capture, Dintero Backoffice),
-    # announced after the authorization it belongs to.
-    if payment.captured_amount > captured:
-        announce_on_commit(signals.payment_captured, payment, amount=payment.captured_amount - captured)
-    if payment.refunded_amount > refunded:
-        announce_on_commit(signals.payment_refunded, payment, amount=payment.refunded_amount - refunded)
+    # announced after the authorization it belongs to. Our own operations are left
+    # out: each announces itself when it settles, so a callback's sync racing the
+    # operation's own settling cannot announce it a second time.
+    if captured_now > captured:
+        announce_on_commit(signals.payment_captured, payment, amount=captured_now - captured)
+    if refunded_now > refunded:
+        announce_on_commit(signals.payment_refunded, payment, amount=refunded_now - refunded)
 
 
 def trim(tx: dict[str, Any]) -> dict[str, Any]:

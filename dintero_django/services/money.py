@@ -33,6 +33,7 @@ from ..client import ApiResponse, CheckoutClient
 from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
 from ..models import Operation, Payment
+from ..payment_products import needs_whole_lines, whole_lines_message
 from . import dispatch, ledger
 from .announce import send_robustly
 from .balances import items_for, line_balances
@@ -134,6 +135,9 @@ def _begin(
             covered = sum(item["amount"] for item in items)
             if not quantities and covered != total:
                 raise PaymentError(f"Only {covered} of {total} can be matched to order lines to {kind}.")
+            if covered <= 0:
+                raise PaymentError(f"Nothing to {kind}: choose at least one line or a positive amount.")
+            _check_whole_lines(payment, kind, items)
             total = covered
         return ledger.begin(
             kind,
@@ -144,6 +148,19 @@ def _begin(
             reason=reason[:255],
             created_by=user if getattr(user, "is_authenticated", False) else None,
         )
+
+
+def _check_whole_lines(payment: Payment, kind: str, items: list[dict[str, Any]]) -> None:
+    """Instabank and Collector take whole lines (payment_products.py): each item must be all
+    of its line that is left, so an amount-only partial is refused before anything is sent."""
+    if not needs_whole_lines(payment.payment_product_type):
+        return
+    left = {
+        b.line.line_id: (b.capturable if kind == Kind.CAPTURE else b.refundable)
+        for b in line_balances(payment)
+    }
+    if any(item["amount"] != left.get(item["line_id"]) for item in items):
+        raise PaymentError(whole_lines_message(payment.payment_product_type))
 
 
 def _check_payment(payment: Payment, kind: str) -> None:
@@ -226,6 +243,11 @@ def _settle_from_transaction(
     assert operation.payment is not None
     apply_transaction(operation.payment.pk, tx, announce=False)
     if event.get("success"):
+        # The operation's own answer, the reconciler and a callback's sync may settle it
+        # at once: only the one that moves it out of an open state announces it.
+        if not _claim_settled(operation):
+            operation.refresh_from_db()
+            return True
         ledger.succeed(operation, response, remote_id=str(event.get("id") or ""))
         _send_signal(operation)
     else:
@@ -234,6 +256,14 @@ def _settle_from_transaction(
         operation.error_message = str((event.get("error") or {}).get("message") or "Dintero refused it")
         operation.save()
     return True
+
+
+def _claim_settled(operation: Operation) -> bool:
+    """Move the operation from an open state to succeeded in one conditional UPDATE."""
+    claimed = Operation.objects.filter(pk=operation.pk, state__in=Operation.OPEN_STATES).update(
+        state=State.SUCCEEDED, completed_at=timezone.now(), updated_at=timezone.now()
+    )
+    return bool(claimed)
 
 
 def find_event(operation: Operation, tx: dict[str, Any]) -> dict[str, Any] | None:

@@ -19,11 +19,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ...exceptions import DinteroError, PaymentError
-from ...forms import whole_quantity
 from ...models import MAX_AMOUNT, Operation, Order, Payment
 from ...payment_products import needs_whole_lines, whole_lines_message
 from ...services import money
-from ...services.balances import line_balances
+from ...services.balances import line_balances, whole_quantity
 from .serializers import StrictIntegerField
 
 PERMISSION = {
