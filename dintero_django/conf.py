@@ -62,6 +62,12 @@ class DinteroSettings:
     POLL_MAX: int = 20
     #: Payments / operations untouched for this long are picked up by the reconciler.
     RECONCILE_AFTER: float = 60.0
+    #: Lifetime (s) of a checkout session, sent as its ``expires_at``. Dintero's default
+    #: lifetime is not documented; an unpaid session past it cannot be paid.
+    SESSION_LIFETIME: float = 86400.0
+    #: An unpaid session is read for this long after it expired (a payment begun just
+    #: before may still complete), then its payment becomes ``expired`` and is not read again.
+    SESSION_EXPIRY_GRACE: float = 900.0
     #: How long a worker may hold an order (pushing it, recording an operation in the
     #: Orders API) before another may take over: a crashed holder's lease expires then.
     #: Keep it above the longest remote work one holder does (check dintero.W007).

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from .orders import Order
 
@@ -113,6 +116,12 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return self.transaction_id or self.session_id or f"Payment {self.pk}"
+
+    def session_expired(self, now: datetime | None = None, *, grace: float = 0.0) -> bool:
+        """The session's ``expires_at`` (plus ``grace`` seconds) has passed."""
+        if self.expires_at is None:
+            return False
+        return (now or timezone.now()) >= self.expires_at + timedelta(seconds=grace)
 
     @property
     def capturable(self) -> int:

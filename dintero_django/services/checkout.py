@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ..adapters import get_adapter
 from ..client import CheckoutClient
+from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError
 from ..models import Operation, Order, Payment
 from . import ledger
@@ -60,7 +64,8 @@ def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | N
         current = locked.payments.filter(is_active=True).first()
         if current and current.state in SETTLED:
             raise PaymentError(f"Order {locked} already has a {current.get_state_display().lower()} payment.")
-        if current and current.state in REUSABLE and current.amount == amount and not restart:
+        reusable = current and current.state in REUSABLE and not current.session_expired()
+        if current and reusable and current.amount == amount and not restart:
             return current, None
         if current:
             current.is_active = False
@@ -73,6 +78,10 @@ def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | N
 def _create_session(order: Order, payment: Payment) -> None:
     lines = list(order.lines.order_by("line_id"))
     body = get_adapter().session_body(order, payment, lines)
+    expires_at = timezone.now() + timedelta(seconds=get_settings().SESSION_LIFETIME)
+    # Sent on every session (Checkout spec: SessionBase.expires_at), so an abandoned one
+    # ends: an adapter's own expires_at wins.
+    body.setdefault("expires_at", expires_at.isoformat().replace("+00:00", "Z"))
     operation = ledger.begin(Operation.Kind.CREATE_SESSION, order, payment=payment, amount=payment.amount)
     ledger.attempt(operation)
     try:
@@ -84,7 +93,8 @@ def _create_session(order: Order, payment: Payment) -> None:
     payment.session_id = str(created["id"])
     payment.session_url = str(created["url"])
     payment.state = Payment.State.AWAITING
-    payment.save(update_fields=["session_id", "session_url", "state", "updated_at"])
+    payment.expires_at = _parse_time(body["expires_at"]) or expires_at
+    payment.save(update_fields=["session_id", "session_url", "state", "expires_at", "updated_at"])
     Order.objects.filter(pk=order.pk).exclude(remote_error="").update(remote_error="")
     ledger.succeed(operation, remote_id=payment.session_id)
 
@@ -101,3 +111,8 @@ def _cancel_session(payment: Payment) -> None:
         logger.warning("Could not cancel superseded session of payment %s: %s", payment.pk, error)
         return
     ledger.succeed(operation, remote_id=payment.session_id)
+
+
+def _parse_time(value: object) -> datetime | None:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    return parsed if parsed is None or parsed.tzinfo else None

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .. import signals
 from ..client import CheckoutClient
@@ -86,14 +87,35 @@ def _read_transaction(payment: Payment, hint: str | None) -> dict[str, Any] | No
 
 
 def _without_transaction(payment: Payment) -> Payment:
-    """No transaction yet: the customer may still pay, or cancelled the session."""
-    if payment.session_id and payment.state == Payment.State.AWAITING:
-        session = CheckoutClient().get_session(payment.session_id)
-        if session.get("cancelled_at") or _session_event(session, "CANCELLED"):
-            Payment.objects.filter(pk=payment.pk, state=Payment.State.AWAITING).update(
-                state=Payment.State.CANCELLED, failure="cancelled", last_synced_at=timezone.now()
-            )
-            payment.refresh_from_db()
+    """No transaction yet: the customer may still pay, cancelled the session, or left it.
+
+    Each read is stamped (``updated_at``: a queryset ``update()`` does not touch it), so
+    the reconciler comes back after ``RECONCILE_AFTER``, not on every pass. A session
+    past its ``expires_at`` plus ``SESSION_EXPIRY_GRACE`` cannot be paid any more: the
+    payment becomes ``expired`` (checkout can start again) and is not read again.
+    """
+    if not payment.session_id or payment.state != Payment.State.AWAITING:
+        return payment
+    now = timezone.now()
+    if payment.session_expired(now, grace=get_settings().SESSION_EXPIRY_GRACE):
+        return _end_awaiting(payment, Payment.State.EXPIRED, failure="expired")
+    session = CheckoutClient().get_session(payment.session_id)
+    if session.get("cancelled_at") or _session_event(session, "CANCELLED"):
+        return _end_awaiting(payment, Payment.State.CANCELLED, failure="cancelled")
+    stamp: dict[str, Any] = {"last_synced_at": now, "updated_at": now}
+    if payment.expires_at is None:  # a session created before expires_at was sent
+        stamp["expires_at"] = parse_datetime(str(session.get("expires_at") or "")) or None
+    Payment.objects.filter(pk=payment.pk, state=Payment.State.AWAITING).update(**stamp)
+    payment.refresh_from_db()
+    return payment
+
+
+def _end_awaiting(payment: Payment, state: str, *, failure: str) -> Payment:
+    now = timezone.now()
+    Payment.objects.filter(pk=payment.pk, state=Payment.State.AWAITING).update(
+        state=state, failure=failure, last_synced_at=now, updated_at=now
+    )
+    payment.refresh_from_db()
     return payment
 
 

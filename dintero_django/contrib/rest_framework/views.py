@@ -121,7 +121,12 @@ class OrderViewSet(
                 {"detail": "This order is already paid or being paid."},
                 status=status.HTTP_409_CONFLICT,
             )
-        reusable = current and current.state == Payment.State.AWAITING and current.session_url
+        reusable = (
+            current
+            and current.state == Payment.State.AWAITING
+            and current.session_url
+            and not current.session_expired()  # an expired session cannot be paid: restart
+        )
         if not reusable or params.validated_data["restart"]:
             enqueue_checkout(order.pk, restart=params.validated_data["restart"])
         fresh = self.get_queryset().get(pk=order.pk)
