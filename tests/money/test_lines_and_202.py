@@ -17,7 +17,7 @@ import pytest
 from dintero_django import signals
 from dintero_django.exceptions import PaymentError
 from dintero_django.models import Operation, Payment
-from dintero_django.services import money
+from dintero_django.services import money, records
 from dintero_django.services.reconcile import reconcile
 from tests.helpers import active_payment, remote_records
 
@@ -156,3 +156,34 @@ def test_a_second_settler_with_a_stale_read_announces_nothing(shop: Any) -> None
     finally:
         signals.payment_captured.disconnect(dispatch_uid="h12b-race")
     assert len(received) == 1
+
+
+def cancellations_at_dintero(shop: Any, payment: Payment) -> list[dict[str, Any]]:
+    return list(shop.control.order(payment.order.dintero_order_id)["cancellations"])
+
+
+def test_a_cancellation_record_falls_back_to_cancel_when_the_collection_is_refused(shop: Any) -> None:
+    payment = pay(shop)  # the authorization is recorded already
+    shop.control.add_fault(operation="order_op_create", action="error_before", status=405, times=1)
+    void = money.cancel(payment.pk)
+    assert void.state == Operation.State.SUCCEEDED
+    assert void.records.get().state == Operation.State.SUCCEEDED
+    paths = [e["path"] for e in shop.control.requests_log() if e.get("operation") == "order_op_create"]
+    assert paths[-1].endswith("/cancel") and paths[-2].endswith("/cancellations")
+    assert len(cancellations_at_dintero(shop, payment)) == 1
+
+
+def test_a_lost_cancellation_record_is_found_in_the_order_events(shop: Any, settings: Any) -> None:
+    """The cancellations list is not documented (404 in the strict emulator): the read
+    before re-posting finds the lost record in the order's events instead."""
+    settings.DINTERO = {**settings.DINTERO, "READ_TIMEOUT": 0.5}
+    payment = pay(shop)
+    shop.control.add_fault(operation="order_op_create", action="timeout_after", hang=2.0, times=1)
+    void = money.cancel(payment.pk)
+    record = void.records.get()
+    assert record.state in Operation.OPEN_STATES  # applied at Dintero, answer lost
+    again = records.record_in_orders(void.pk)
+    assert again.state == Operation.State.SUCCEEDED
+    assert len(cancellations_at_dintero(shop, payment)) == 1, "not posted twice"
+    lists = [e for e in shop.control.requests_log() if e.get("operation") == "order_op_list"]
+    assert lists and all(e["status"] == 404 for e in lists)
