@@ -145,13 +145,21 @@ def audit(state: dict[str, Any]) -> dict[str, Any]:
         for e in tx.get("events") or []
         if e.get("success")
     }
+    remote_correlations = {
+        str(e["correlation_request_id"])
+        for tx in state["transactions"]
+        for e in tx.get("events") or []
+        if e.get("success") and e.get("correlation_request_id")
+    }
     for ref, op in succeeded.items():
         if op.kind not in (Operation.Kind.CAPTURE, Operation.Kind.REFUND):
             continue
         if ref.startswith("dx-"):  # adopted from Dintero (Backoffice, auto-capture): by event id
             known = op.payment is not None and (op.payment.transaction_id, op.remote_id) in remote_events
         else:
-            known = ref in remote_refs
+            # A 200's event carries our reference; the event completing a 202 carries only
+            # correlation_request_id = the 202's event-request-id (our request_id).
+            known = ref in remote_refs or bool(op.request_id and op.request_id in remote_correlations)
         if not known:
             bad("local_moves_remote_lacks", f"{op.kind} {ref}")
     for order in state["orders"]:
