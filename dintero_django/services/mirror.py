@@ -69,14 +69,15 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
         )
         if _older_than_applied(payment, tx):
             return payment  # a slow read overtaken by a newer one: keep the newer
-        before = (payment.state, *_external_moves(payment, payment.raw or {}))
+        before = payment.state
+        previous = payment.raw or {}
         payment.transaction_id = str(tx["id"])
         payment.status = str(tx.get("status") or "")
         payment.payment_product_type = str(tx.get("payment_product_type") or "")[:64]
         payment.authorized_amount = max(payment.authorized_amount, amounts.authorized)
         payment.captured_amount = max(payment.captured_amount, amounts.captured)
         payment.refunded_amount = max(payment.refunded_amount, amounts.refunded)
-        payment.state = state_for(payment.status, before[0])
+        payment.state = state_for(payment.status, before)
         if payment.state == Payment.State.FAILED:
             payment.failure = "authorization" if payment.status == "DECLINED" else "failed"
         payment.raw = trim(tx)
@@ -86,7 +87,7 @@ def apply_transaction(payment_pk: int, tx: dict[str, Any], *, announce: bool = T
             payment.polls += 1
         payment.save()
         if announce:
-            _announce(payment, *before, *_external_moves(payment, tx))
+            _announce(payment, before, *_external_moves(payment, previous, tx))
     return payment
 
 
@@ -98,20 +99,26 @@ def _older_than_applied(payment: Payment, tx: dict[str, Any]) -> bool:
     return len(tx.get("events") or []) < seen
 
 
-def _external_moves(payment: Payment, tx: dict[str, Any]) -> tuple[int, int]:
+def _external_moves(
+    payment: Payment, previous: dict[str, Any], tx: dict[str, Any]
+) -> tuple[int, int, int, int]:
     """Captured and refunded by events that are not our own operations (auto-capture,
-    Backoffice): ours announce themselves once they settle (services.money)."""
-    events = [event for event in tx.get("events") or [] if event.get("success")]
-    is_ours = ledger.ours(payment, events)
+    Backoffice), in the previous read and in this one: ours announce themselves once
+    they settle (services.money)."""
+    old = [event for event in previous.get("events") or [] if event.get("success")]
+    new = [event for event in tx.get("events") or [] if event.get("success")]
+    if not any(event.get("event") in ("CAPTURE", "REFUND") for event in new):
+        return 0, 0, 0, 0  # nothing moved: no need to read our operations
+    is_ours = ledger.ours(payment, old + new)
 
-    def total(name: str) -> int:
+    def total(events: list[dict[str, Any]], name: str) -> int:
         return sum(
             int(event.get("amount") or 0)
             for event in events
             if event.get("event") == name and not is_ours(event)
         )
 
-    return total("CAPTURE"), total("REFUND")
+    return total(old, "CAPTURE"), total(old, "REFUND"), total(new, "CAPTURE"), total(new, "REFUND")
 
 
 def _announce(
