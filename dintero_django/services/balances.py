@@ -124,10 +124,11 @@ def items_for(
 
 def quantity_of(line: OrderLine, amount: int) -> int | float:
     """The quantity an amount of a line stands for, sent on every captured / refunded line:
-    whole units when it divides evenly, else the fraction (the spec's quantity is a number)."""
+    whole units when it divides evenly, else the fraction (the spec's quantity is a number,
+    and a quantity of 0 is refused)."""
     unit = line.unit_amount
     if not unit:
         return line.quantity
     if amount % unit == 0:
         return amount // unit
-    return round(amount / unit, 4)
+    return float(f"{amount / unit:.4g}")  # 4 significant digits: never 0 for a positive amount

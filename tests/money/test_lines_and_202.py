@@ -187,3 +187,11 @@ def test_a_lost_cancellation_record_is_found_in_the_order_events(shop: Any, sett
     assert len(cancellations_at_dintero(shop, payment)) == 1, "not posted twice"
     lists = [e for e in shop.control.requests_log() if e.get("operation") == "order_op_list"]
     assert lists and all(e["status"] == 404 for e in lists)
+
+
+def test_a_tiny_partial_has_a_positive_quantity(shop: Any) -> None:
+    """Found by the model test: 1 øre of a 19900 line is 0.00005 of a unit, not 0."""
+    payment = pay(shop)
+    operation = money.capture(payment.pk, amount=1)
+    assert operation.state == Operation.State.SUCCEEDED, operation.error_message
+    assert operation.items == [{"line_id": 1, "amount": 1, "quantity": 5.025e-05}]
