@@ -20,8 +20,7 @@ from dintero_django.models import Operation, Payment
 from dintero_django.services import money, records
 from dintero_django.services.reconcile import reconcile
 from tests.helpers import active_payment, remote_records
-
-from .test_admin_and_staff_api import PERMS, Staff, make_staff, messages_of
+from tests.test_admin_money import PERMS, Staff, make_staff, messages_of
 
 pytestmark = pytest.mark.timeout(120)
 
