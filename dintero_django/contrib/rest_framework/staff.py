@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from ...exceptions import DinteroError, PaymentError
 from ...models import MAX_AMOUNT, Operation, Order, Payment
 from ...services import money
+from .parsers import PARSERS
 from .serializers import StrictIntegerField
 
 PERMISSION = {
@@ -74,6 +75,7 @@ class OperationSerializer(serializers.ModelSerializer):
 class MoneyOperationView(APIView):
     kind = "capture"
     permission_classes = [MoneyPermission]
+    parser_classes = PARSERS
 
     @extend_schema(
         request=MoneyRequestSerializer,
