@@ -45,6 +45,9 @@ def test_good_settings_pass(settings: Any) -> None:
         ({"ADAPTER": "dintero_django.adapters.DefaultOrderAdapter"}, "dintero.W006"),
         ({"ADAPTER": "no.such.Adapter"}, "dintero.E007"),
         ({"ADAPTER": "dintero_django.models.Order"}, "dintero.E007"),
+        ({"CURRENCY": "nok"}, "dintero.E009"),
+        ({"CURRENCIES": ["NOK", "Kroner"]}, "dintero.E009"),
+        ({"CURRENCIES": "NOK"}, "dintero.E009"),
     ],
 )
 def test_each_check_fires(settings: Any, change: dict[str, Any], expected: str) -> None:
@@ -69,3 +72,20 @@ def test_settings_are_read_lazily(settings: Any) -> None:
     settings.DINTERO = {**GOOD, "PROFILE_ID": "second"}
     assert get_settings().PROFILE_ID == "second"
     assert "secret" not in repr(get_settings())
+
+
+def test_currencies_pass(settings: Any) -> None:
+    assert ids(settings, **GOOD, CURRENCY="SEK", CURRENCIES=["SEK", "NOK"]) == set()
+
+
+def test_a_throttle_that_trusts_x_forwarded_for_warns(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "NUM_PROXIES"}
+    assert "dintero.W011" in ids(settings, **GOOD)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    assert "dintero.W011" not in ids(settings, **GOOD)
+
+
+def test_the_example_project_sets_num_proxies() -> None:
+    import example_project.settings as example
+
+    assert isinstance(example.REST_FRAMEWORK.get("NUM_PROXIES"), int)
