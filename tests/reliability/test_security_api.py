@@ -109,7 +109,7 @@ def _logged_in(base: str, user: Any) -> requests.Session:
     [
         [{"description": "Shipping", "type": "shipping", "quantity": 1, "unit_amount": 9900}],
         [{"description": "Fee", "type": "surcharge", "quantity": 1, "unit_amount": 100}],
-        [_line(unit_amount=0), {"description": "Shipping", "type": "shipping", "quantity": 1, "unit_amount": 99}],
+        [_line(unit_amount=0), {"description": "Post", "type": "shipping", "quantity": 1, "unit_amount": 99}],
     ],
     ids=["shipping-only", "surcharge-only", "free-product-and-shipping"],
 )
@@ -159,7 +159,9 @@ def test_a_catalogue_priced_line_needs_only_product_and_quantity(shop: Any, sett
     ] * 2
 
 
-def test_the_schema_says_which_line_fields_the_adapter_needs(shop: Any, settings: Any, admin_user: Any) -> None:
+def test_the_schema_says_which_line_fields_the_adapter_needs(
+    shop: Any, settings: Any, admin_user: Any
+) -> None:
     client = Client()
     client.force_login(admin_user)
 
