@@ -10,8 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from dintero_django.adapters import DefaultOrderAdapter
-from dintero_django.services.orders import LineInput
+from dintero_django.adapters import DefaultOrderAdapter, LineInput
 
 from .catalog import SHIPPING_AMOUNT, SHIPPING_VAT, currency
 from .models import Product

@@ -16,9 +16,8 @@ import requests
 from django.test import Client
 from rest_framework.throttling import ScopedRateThrottle
 
-from dintero_django.adapters import DefaultOrderAdapter
+from dintero_django.adapters import DefaultOrderAdapter, LineInput
 from dintero_django.models import Order, Payment
-from dintero_django.services.orders import LineInput
 
 from .harness.admin import make_user
 
@@ -247,3 +246,22 @@ def test_the_emulator_never_prints_its_client_secret() -> None:
     assert "listening on" in cli.banner
     assert "--client-secret or DINTERO_EMULATOR_CLIENT_SECRET" in cli.banner
     assert not re.search(re.escape(secret[:6]), output)
+
+
+# -- a checkout that keeps failing -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "status"), [("error_before", 400), ("error_after", 500)])
+def test_a_failing_checkout_does_not_add_a_payment_per_post(shop: Any, action: str, status: int) -> None:
+    """Attack: a session Dintero refuses (a total over int32) made checkout answer 202 for good,
+    and every POST added another Payment row. Now each POST retries the same payment."""
+    order = shop.create_order()
+    shop.control.add_fault(operation="session_create", action=action, status=status, times=5)
+    for _ in range(5):
+        response = shop.checkout(order["id"])
+        assert response.status_code == 202, response.text
+        assert response.json()["checkout_error"]
+    assert Payment.objects.filter(order__public_id=order["id"]).count() == 1
+    ready = shop.checkout(order["id"])
+    assert ready.status_code == 200 and ready.json()["payment"]["checkout_url"]
+    assert Payment.objects.filter(order__public_id=order["id"]).count() == 1
