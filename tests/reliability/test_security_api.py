@@ -8,18 +8,28 @@ and body get an answer below 500, and change nothing they have no authority to c
 
 from __future__ import annotations
 
+import json
 import re
+from collections import Counter
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 import requests
 from django.test import Client
+from hypothesis import HealthCheck, given, seed
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from rest_framework.throttling import ScopedRateThrottle
 
 from dintero_django.adapters import DefaultOrderAdapter, LineInput
-from dintero_django.models import Order, Payment
+from dintero_django.models import Operation, Order, OrderLine, Payment
 
+from .harness import report
 from .harness.admin import make_user
+from .harness.config import SEED, rng, size
+from .harness.shopping import new_order, open_checkout, paid_payment, signed_url_and_header
 
 pytestmark = [pytest.mark.sqlite_leg, pytest.mark.timeout(600)]
 
@@ -265,3 +275,308 @@ def test_a_failing_checkout_does_not_add_a_payment_per_post(shop: Any, action: s
     ready = shop.checkout(order["id"])
     assert ready.status_code == 200 and ready.json()["payment"]["checkout_url"]
     assert Payment.objects.filter(order__public_id=order["id"]).count() == 1
+
+
+# -- the property: any request to a public view, by anyone without authority ------------------
+#
+# "State change without authority": the principals below may create orders of their own and
+# open checkout for them (anyone may shop), and a callback carrying Dintero's signature may
+# make us read a transaction. Nothing else. So, whatever they send:
+# * no answer is a 5xx (a Python exception counts as one);
+# * the orders and payments that existed before (another customer's: one paid and synced,
+#   one waiting at Dintero's checkout, one draft) keep every field that says what was paid
+#   (FINGERPRINT), get no new payment and no new operation;
+# * no money operation (capture, refund, void) is written at all: none of them holds a
+#   money permission;
+# * unverified input (everything but a signed callback) does not even flag a payment for
+#   staff or rewrite its mirror of Dintero's transaction (UNVERIFIED_MAY_NOT_TOUCH). A
+#   signed callback is Dintero's word: the read it causes may flag a mismatch for a human.
+
+FINGERPRINT = (
+    "is_active",
+    "state",
+    "status",
+    "amount",
+    "currency",
+    "session_id",
+    "transaction_id",
+    "authorized_amount",
+    "captured_amount",
+    "refunded_amount",
+)
+UNVERIFIED_MAY_NOT_TOUCH = ("needs_attention", "raw")
+PROPERTY_EXAMPLES = size(300, 3000, "DINTERO_PROPERTY_EXAMPLES")
+PRINCIPALS = ("anonymous", "customer", "staff_without_permissions")
+
+
+@dataclass
+class Victims:
+    """The state no fuzzed request has authority over, and what the strategies draw from."""
+
+    order_pks: list[int]
+    public_ids: list[str]
+    references: list[str]
+    sessions: list[str]
+    transactions: list[str]
+    product_pks: list[str]
+
+
+def _victims(shop: Any, owner: Any) -> Victims:
+    from example_project.shop.catalog import seed_products
+    from example_project.shop.models import Product
+
+    rnd = rng("property-victims")
+    paid, tx = paid_payment(rnd, shop.control)
+    waiting = open_checkout(new_order(rnd))
+    draft = new_order(rnd)
+    orders = [paid.order, waiting.order, draft]
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(customer=owner)
+    seed_products()
+    return Victims(
+        order_pks=[o.pk for o in orders],
+        public_ids=[str(o.public_id) for o in orders],
+        references=[o.dintero_order_id for o in orders],
+        sessions=[str(paid.session_id), str(waiting.session_id)],
+        transactions=[str(tx)],
+        product_pks=[str(pk) for pk in Product.objects.values_list("pk", flat=True)],
+    )
+
+
+def _state(victims: Victims, *, verified: bool = False) -> dict[str, Any]:
+    """What no fuzzed request may change; a verified one (a signed callback) may flag."""
+    payments = Payment.objects.filter(order_id__in=victims.order_pks).order_by("pk")
+    fields = FINGERPRINT if verified else FINGERPRINT + UNVERIFIED_MAY_NOT_TOUCH
+    return {
+        "payments": [tuple(p) for p in payments.values_list("pk", *fields)],
+        "orders": list(
+            Order.objects.filter(pk__in=victims.order_pks)
+            .order_by("pk")
+            .values_list("pk", "status", "currency")
+        ),
+        "lines": list(
+            OrderLine.objects.filter(order_id__in=victims.order_pks)
+            .order_by("pk")
+            .values_list("pk", "quantity", "amount")
+        ),
+        "operations on their orders": Operation.objects.filter(order_id__in=victims.order_pks).count(),
+        "money operations": Operation.objects.filter(kind__in=Operation.MONEY_KINDS).count(),
+    }
+
+
+def _requests(victims: Victims) -> st.SearchStrategy[dict[str, Any]]:
+    uuid_ = st.sampled_from(victims.public_ids) | st.uuids().map(str)
+    known = st.sampled_from(
+        victims.public_ids
+        + victims.references
+        + victims.sessions
+        + victims.transactions
+        + victims.product_pks
+    )
+    value = known | st.text(max_size=40) | st.integers().map(str) | st.just("²") | st.just("9" * 4400)
+    keys = st.sampled_from(
+        ["merchant_reference", "transaction_id", "session_id", "sid", "error", "event", "event_id", "time",
+         "quantity", "remove", "restart", "amount", "quantities", "reason", "currency", "lines"]
+    ) | st.text(min_size=1, max_size=20)  # fmt: skip
+    # Random queries, and ones shaped like Dintero's callback / return query over known ids.
+    shaped = st.fixed_dictionaries(
+        {},
+        optional={
+            "merchant_reference": st.sampled_from(victims.references) | st.text(max_size=12),
+            "transaction_id": st.sampled_from(victims.transactions)
+            | st.from_regex(r"T[0-9a-f]{8}", fullmatch=True),
+            "session_id": st.sampled_from(victims.sessions) | st.text(max_size=12),
+            "event": st.sampled_from(["CAPTURE", "REFUND", "VOID", "AUTHORIZE"]),
+            "error": st.sampled_from(["cancelled", "authorization", "failed"]),
+            "time": st.just("2026-11-26T12:00:00.000Z"),
+        },
+    )
+    query = st.dictionaries(keys, value, max_size=5) | shaped
+    paths = st.one_of(
+        st.tuples(st.sampled_from(["GET", "POST"]), st.just("/dintero/callback/")),
+        st.tuples(st.just("GET"), st.just("/dintero/return/")),
+        st.tuples(st.just("GET"), uuid_.map(lambda u: f"/dintero/result/{u}/")),
+        st.tuples(st.sampled_from(["GET", "POST", "POST", "POST"]), st.just(ORDERS)),
+        st.tuples(st.just("GET"), (uuid_ | st.just(OWN)).map(lambda u: f"{ORDERS}{u}/")),
+        st.tuples(st.just("POST"), (uuid_ | st.just(OWN)).map(lambda u: f"{ORDERS}{u}/checkout/")),
+        st.tuples(
+            st.just("POST"),
+            st.builds(
+                lambda u, k: f"/api/dintero/staff/orders/{u}/{k}/",
+                uuid_,
+                st.sampled_from(["capture", "refund", "cancel"]),
+            ),
+        ),
+        st.tuples(st.just("GET"), st.sampled_from(["/", "/cart/", "/checkout/"])),
+        st.tuples(st.just("GET"), uuid_.map(lambda u: f"/order/{u}/")),
+        st.tuples(st.just("POST"), st.sampled_from(["/cart/update/", "/cart/clear/"])),
+        st.tuples(
+            st.just("POST"),
+            st.sampled_from(["wool-socks", "trail-map", "no-such-product"]).map(lambda s: f"/cart/add/{s}/"),
+        ),
+    )
+    json_value = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20) | known,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+        max_leaves=20,
+    )
+    line = st.fixed_dictionaries(
+        {"quantity": st.integers(-1, 10_001) | value},
+        optional={
+            "product_id": st.sampled_from(["wool-socks", "trail-map", "shipping", "", "yacht"]) | value,
+            "description": st.text(max_size=10),
+            "unit_amount": st.integers(-1, 2**33),
+            "type": st.sampled_from(["physical", "digital", "shipping", "surcharge", "boat"]),
+            "vat_percent": st.sampled_from(["25", "101", "-1", "x"]),
+        },
+    )
+    order = st.fixed_dictionaries(
+        {"lines": st.lists(line, max_size=3)},
+        optional={"currency": st.sampled_from(["NOK", "IDR", "nok", "XXX"]) | value, "email": value},
+    )
+    money = st.fixed_dictionaries(
+        {},
+        optional={"amount": st.integers(-1, 2**33) | value, "reason": value, "restart": st.booleans(),
+                  "quantities": st.dictionaries(value, st.integers(-1, 3), max_size=2)},
+    )  # fmt: skip
+    shopping = st.fixed_dictionaries(  # a storefront's own request: mostly a valid order
+        {"lines": st.lists(st.fixed_dictionaries({"product_id": st.sampled_from(["wool-socks", "trail-map"]),
+                                                  "quantity": st.integers(1, 5)}), min_size=1, max_size=2)},
+        optional={"currency": st.just("NOK")},
+    )  # fmt: skip
+    body = st.one_of(
+        st.none(),
+        (order | money).map(lambda v: ("application/json", json.dumps(v))),
+        json_value.map(lambda v: ("application/json", json.dumps(v))),
+        st.dictionaries(keys, value, max_size=4).map(
+            lambda d: ("application/x-www-form-urlencoded", urlencode(d))
+        ),
+        st.tuples(
+            st.sampled_from(
+                [
+                    "application/json",
+                    "text/plain",
+                    "application/json; charset=no-such",
+                    "multipart/form-data",
+                    "application/x-www-form-urlencoded",
+                ]
+            ),
+            st.binary(max_size=200) | st.just(DEEP.encode()),
+        ),
+    )
+    header_names = st.sampled_from(
+        [
+            "X-Forwarded-For",
+            "Dintero-Signature",
+            "Event-Delivery",
+            "Accept",
+            "Accept-Language",
+            "Cookie",
+            "Range",
+        ]
+    )
+    headers = st.dictionaries(header_names, (st.text(max_size=60) | known).map(_as_wsgi), max_size=3)
+    return st.fixed_dictionaries(
+        {
+            "who": st.sampled_from(PRINCIPALS),
+            "path": paths,
+            "query": query,
+            "headers": headers,
+            "body": body,
+            "signed": st.booleans(),
+            # Three in four order creations send a storefront's own (mostly valid) body, so
+            # that the customers have orders of their own to check out.
+            "plausible": st.integers(0, 3).map(bool),
+            "order": shopping.map(json.dumps),
+        }
+    )
+
+
+#: In a path: the last order the sender created (a customer acting on their own order).
+OWN = "{own}"
+
+
+def _as_wsgi(text: str) -> str:
+    """A header value as a WSGI server hands it over: UTF-8 bytes read as latin-1, one line."""
+    return "".join(c for c in text if c >= " ").encode().decode("latin-1")
+
+
+def _send(client: Client, request: dict[str, Any], own: dict[str, str]) -> int:
+    method, path = request["path"]
+    path = path.replace(OWN, own.get(request["who"], "00000000-0000-4000-8000-000000000000"))
+    url = path + ("?" + urlencode(request["query"]) if request["query"] else "")
+    headers = {name: value for name, value in request["headers"].items() if name != "Dintero-Signature"}
+    if path == "/dintero/callback/" and request["signed"]:
+        # Authority: Dintero's signature (a callback may make us read the transaction).
+        _, signed = signed_url_and_header("http://testserver", request["query"], method=method)
+        headers.update(signed)
+    elif "Dintero-Signature" in request["headers"]:
+        headers["Dintero-Signature"] = request["headers"]["Dintero-Signature"]
+    if method == "GET":
+        return int(client.get(url, headers=headers).status_code)
+    content_type, data = request["body"] or ("application/octet-stream", b"")
+    if path == ORDERS and request["plausible"]:
+        content_type, data = "application/json", request["order"]
+    raw = data.encode() if isinstance(data, str) else data  # sent as is, whatever the charset says
+    response = client.generic("POST", url, data=raw, content_type=content_type, headers=headers)
+    if path == ORDERS and response.status_code == 201:
+        own[request["who"]] = response.json()["id"]
+    return int(response.status_code)
+
+
+def test_no_public_view_answers_5xx_or_changes_what_it_has_no_authority_over(
+    shop: Any, settings: Any, django_user_model: Any
+) -> None:
+    settings.ROOT_URLCONF = "tests.browser.urls"  # the app's URLs and the example shop
+    settings.DINTERO = {**settings.DINTERO, "ADAPTER": "example_project.shop.adapters.CatalogueOrderAdapter"}
+    owner = django_user_model.objects.create_user("owner", password="pw")
+    victims = _victims(shop, owner)
+    clients = {name: Client() for name in PRINCIPALS}
+    clients["customer"].force_login(django_user_model.objects.create_user("mallory", password="pw"))
+    clients["staff_without_permissions"].force_login(make_user(django_user_model, "staff_none"))
+    statuses: Counter[str] = Counter()
+    own: dict[str, str] = {}  # principal -> the last order it created; one each to begin with
+    for name, client in clients.items():
+        created = client.post(
+            ORDERS, {"lines": [{"product_id": "wool-socks", "quantity": 1}]}, "application/json"
+        )
+        assert created.status_code == 201, created.content
+        own[name] = created.json()["id"]
+
+    @seed(SEED)
+    @hsettings(max_examples=PROPERTY_EXAMPLES, deadline=None, database=None,
+               suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(request=_requests(victims))
+    def run(request: dict[str, Any]) -> None:
+        verified = request["signed"] and request["path"][1] == "/dintero/callback/"
+        before = _state(victims, verified=verified)
+        try:
+            status = _send(clients[request["who"]], request, own)
+        except Exception as error:  # the test client re-raises what would be a 500
+            raise AssertionError(f"{request['path']} raised {type(error).__name__}: {error}") from error
+        statuses[f"{request['path'][0]} {_route(request['path'][1])} -> {status}"] += 1
+        assert status < 500 or _asks_dintero_to_retry(request, status), request
+        after = _state(victims, verified=verified)
+        assert after == before, f"{request!r}\nbefore: {before}\nafter:  {after}"
+
+    run()
+    report.record(
+        "security-property",
+        examples=sum(statuses.values()),
+        server_errors=sum(n for key, n in statuses.items() if re.search(r"-> 5\d\d$", key))
+        - statuses["POST /dintero/callback/ -> 503"]
+        - statuses["GET /dintero/callback/ -> 503"],
+        orders_created=statuses["POST /api/dintero/orders/ -> 201"],
+        routes=len({key.rsplit(" -> ", 1)[0] for key in statuses}),
+        statuses=dict(statuses),
+    )
+    assert sum(statuses.values()) >= PROPERTY_EXAMPLES
+
+
+def _asks_dintero_to_retry(request: dict[str, Any], status: int) -> bool:
+    """The callback view's one 5xx: a callback signed by Dintero for an order we do not know
+    (yet: not committed) is answered 503 so that Dintero delivers it again."""
+    return status == 503 and request["path"][1] == "/dintero/callback/" and request["signed"]
+
+
+def _route(path: str) -> str:
+    return re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", path)
