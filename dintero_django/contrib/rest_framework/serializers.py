@@ -127,6 +127,13 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "order_id", "status", "amount", "payment", "checkout_error", "created_at"]
+        extra_kwargs = {
+            "currency": {
+                "required": False,
+                "help_text": "Optional: the shop decides the currency (DINTERO CURRENCY / CURRENCIES). "
+                "Omitted: the shop's default; a currency the shop does not take is a 400.",
+            }
+        }
 
     def get_checkout_error(self, order: Order) -> str | None:
         """Why checkout could not be prepared (the last attempt failed), else null."""
