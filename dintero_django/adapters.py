@@ -13,12 +13,14 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
 
 from .conf import DinteroSettings, get_settings
 from .exceptions import DinteroConfigurationError
-from .models import Order, OrderLine, Payment
+from .models import MAX_AMOUNT, Order, OrderLine, Payment
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class LineInput:
 #: The longest ``delay_callback`` Dintero honours: "The maximum delay is 60 seconds"
 #: (spec ``CallbackUrl``).
 MAX_CALLBACK_DELAY = 60
+#: Line types that sell something; shipping and surcharges alone are nothing to pay for.
+PRODUCT_TYPES = frozenset({OrderLine.Type.PHYSICAL, OrderLine.Type.DIGITAL, OrderLine.Type.SERVICE})
 
 
 def _number(value: Decimal) -> int | float:
@@ -51,6 +55,32 @@ class DefaultOrderAdapter:
 
     # -- the storefront API ------------------------------------------------
 
+    #: True when :meth:`prepare_lines` prices each line from the shop's catalogue by
+    #: ``product_id``: the storefront API then takes ``{product_id, quantity}`` as a
+    #: whole line (``description`` and ``unit_amount`` optional, ``product_id``
+    #: required), and its OpenAPI schema says so.
+    prices_lines: bool = False
+
+    def currencies(self, request: Any) -> list[str]:
+        """The currencies a storefront order may be in; the first is the default.
+
+        The currency belongs to the shop, never to the customer: by default the
+        one in ``DINTERO["CURRENCY"]``, or the list ``DINTERO["CURRENCIES"]``.
+        """
+        return list(self.conf.CURRENCIES) or [self.conf.CURRENCY]
+
+    def order_currency(self, requested: str | None, request: Any) -> str:
+        """The currency of a new storefront order: the requested one if the shop
+        takes it, the default when none is requested; else a ValidationError (400)."""
+        allowed = self.currencies(request)
+        if not requested:
+            return allowed[0]
+        if requested not in allowed:
+            raise ValidationError(
+                _("This shop takes orders in %(currencies)s only.") % {"currencies": ", ".join(allowed)}
+            )
+        return requested
+
     def prepare_lines(self, lines: list[LineInput], request: Any) -> list[LineInput]:
         """Check or re-price cart lines before the storefront API creates an order.
 
@@ -61,6 +91,23 @@ class DefaultOrderAdapter:
         System check ``dintero.W006`` warns while the default is in use.
         """
         return lines
+
+    def validate_lines(self, lines: list[LineInput], request: Any) -> None:
+        """Refuse an order that cannot be paid, after :meth:`prepare_lines` priced it.
+
+        The default needs a product line (not shipping, not a surcharge) with a price,
+        and a total Dintero accepts (a signed 32-bit integer). A shop that gives
+        things away for free may override this; raise
+        ``django.core.exceptions.ValidationError`` to refuse (400 on ``lines``).
+        """
+        total = sum(line.quantity * line.unit_amount for line in lines)
+        if total > MAX_AMOUNT:
+            raise ValidationError(
+                _("The order total %(total)d exceeds %(max)d minor units.")
+                % {"total": total, "max": MAX_AMOUNT}
+            )
+        if not any(line.type in PRODUCT_TYPES and line.quantity * line.unit_amount > 0 for line in lines):
+            raise ValidationError(_("An order needs at least one product line with a price to pay."))
 
     # -- Orders API ------------------------------------------------------
 

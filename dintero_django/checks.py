@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 from .conf import get_settings, raw_settings, unknown_keys
 
 ACCOUNT_ID_RE = re.compile(r"^[PT]\d{8}$")
+CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 
 
 @register(Tags.security)
@@ -51,6 +52,7 @@ def check_dintero_settings(
         messages.append(Error("DINTERO timeouts must be positive.", id="dintero.E005"))
     messages.extend(_adapter_errors(conf.ADAPTER))
     messages.extend(_callback_scheme(conf))
+    messages.extend(_currency_errors(conf))
     messages.extend(_warnings(conf))
     return messages
 
@@ -104,6 +106,41 @@ def _adapter_errors(adapter_path: str) -> list[CheckMessage]:
     return []
 
 
+def _currency_errors(conf: Any) -> list[CheckMessage]:
+    currencies = conf.CURRENCIES
+    listed = isinstance(currencies, list | tuple) and all(isinstance(c, str) for c in currencies)
+    codes = [conf.CURRENCY, *(currencies if listed else [])]
+    if listed and all(isinstance(code, str) and CURRENCY_RE.match(code) for code in codes):
+        return []
+    return [
+        Error(
+            "DINTERO['CURRENCY'] must be an ISO 4217 code in capitals, and DINTERO['CURRENCIES'] "
+            "a list of such codes.",
+            hint="For example CURRENCY = 'NOK', or CURRENCIES = ['NOK', 'SEK'] (the first is the default).",
+            id="dintero.E009",
+        )
+    ]
+
+
+def _throttle_warnings() -> list[CheckMessage]:
+    """DRF without NUM_PROXIES throttles by the whole X-Forwarded-For header, which any
+    client sets: each new value is a new client, and the storefront throttle is void."""
+    if not apps.is_installed("rest_framework"):
+        return []
+    configured = getattr(settings, "REST_FRAMEWORK", {}) or {}
+    if configured.get("NUM_PROXIES") is not None:
+        return []
+    return [
+        Warning(
+            "REST_FRAMEWORK['NUM_PROXIES'] is not set: the storefront API's throttle identifies "
+            "clients by the X-Forwarded-For header, which any client can change per request.",
+            hint="Set it to the number of proxies in front of Django (0 when there are none); "
+            "see docs/rest-api.md.",
+            id="dintero.W011",
+        )
+    ]
+
+
 def _warnings(conf: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     if not conf.signature_secrets and not settings.DEBUG:
@@ -155,6 +192,7 @@ def _warnings(conf: Any) -> list[CheckMessage]:
         )
     if raw_settings().get("CALLBACK_METHOD", "GET") not in ("GET", "POST"):
         messages.append(Warning("DINTERO['CALLBACK_METHOD'] must be GET or POST.", id="dintero.W005"))
+    messages.extend(_throttle_warnings())
     return messages
 
 

@@ -89,6 +89,10 @@ class DinteroSettings:
     RECORD_MAX_ATTEMPTS: int = 10
     #: A task that crashed this many times is flagged for staff instead of rerun.
     TASK_MAX_ATTEMPTS: int = 3
+    #: The shop's currency (ISO 4217): storefront orders are in it, whatever the client asks.
+    CURRENCY: str = "NOK"
+    #: Several currencies the storefront may take (the first is the default); empty: CURRENCY only.
+    CURRENCIES: list[str] | tuple[str, ...] = ()
     #: Dotted path of the order adapter class.
     ADAPTER: str = "dintero_django.adapters.DefaultOrderAdapter"
 

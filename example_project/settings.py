@@ -152,6 +152,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_RATES": {"dintero_orders": "120/min"},
+    # Throttle by the real client address: the number of proxies in front of Django
+    # (0: REMOTE_ADDR; never the client's own X-Forwarded-For). docs/rest-api.md.
+    "NUM_PROXIES": int(env("DJANGO_NUM_PROXIES", "0")),
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 20,
 }

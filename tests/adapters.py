@@ -16,6 +16,8 @@ PRICES = {"chair": 19900, "table": 49900}
 class CataloguePricedAdapter(DefaultOrderAdapter):
     """Prices storefront lines from PRICES, as a real shop does from its catalogue."""
 
+    prices_lines = True
+
     def prepare_lines(self, lines: list[LineInput], request: Any) -> list[LineInput]:
         unknown = sorted({line.product_id for line in lines} - PRICES.keys())
         if unknown:

@@ -53,6 +53,9 @@ def test_good_settings_pass(settings: Any) -> None:
             {"CALLBACK_URL": "http://127.0.0.1:8000/dintero/callback/", "API_URL": "https://api.dintero.com"},
             "dintero.W008",
         ),
+        ({"CURRENCY": "nok"}, "dintero.E009"),
+        ({"CURRENCIES": ["NOK", "Kroner"]}, "dintero.E009"),
+        ({"CURRENCIES": "NOK"}, "dintero.E009"),
     ],
 )
 def test_each_check_fires(settings: Any, change: dict[str, Any], expected: str) -> None:
@@ -102,3 +105,20 @@ def test_settings_are_read_lazily(settings: Any) -> None:
 )  # fmt: skip
 def test_https_callback_check_only_when_due(settings: Any, change: dict[str, Any], absent: set[str]) -> None:
     assert not ids(settings, **{**GOOD, **change}) & absent
+
+
+def test_currencies_pass(settings: Any) -> None:
+    assert ids(settings, **GOOD, CURRENCY="SEK", CURRENCIES=["SEK", "NOK"]) == set()
+
+
+def test_a_throttle_that_trusts_x_forwarded_for_warns(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {k: v for k, v in settings.REST_FRAMEWORK.items() if k != "NUM_PROXIES"}
+    assert "dintero.W011" in ids(settings, **GOOD)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    assert "dintero.W011" not in ids(settings, **GOOD)
+
+
+def test_the_example_project_sets_num_proxies() -> None:
+    import example_project.settings as example
+
+    assert isinstance(example.REST_FRAMEWORK.get("NUM_PROXIES"), int)

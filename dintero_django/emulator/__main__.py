@@ -52,6 +52,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _secret_source(secret: str) -> str:
+    """Where the client secret comes from: the secret itself is never printed (logs keep it)."""
+    if secret == DEFAULT_CLIENT_SECRET:
+        return "client_secret: the default (docs/emulator.md)"
+    return f"client_secret: as given (--client-secret or {ENV_PREFIX}CLIENT_SECRET)"
+
+
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
     # Unwind serve_forever() the same way Ctrl-C does, so shutdown is one code path.
     raise KeyboardInterrupt
@@ -79,11 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.callback_allow_http:
         signing += ", also to plain-http URLs (--callback-allow-http)"
     print(f"Dintero emulator listening on {emulator.url}", flush=True)
-    print(
-        f"  account_id={emulator.account_id} client_id={emulator.client_id} "
-        f"client_secret={emulator.client_secret}",
-        flush=True,
-    )
+    secret = _secret_source(args.client_secret)
+    print(f"  account_id={emulator.account_id} client_id={emulator.client_id} {secret}", flush=True)
     print(f"  callbacks: {signing}; control API: {emulator.url}/_emulator/", flush=True)
     print(f"  state: {_state_line(emulator, args.state_file)}", flush=True)
     try:

@@ -64,8 +64,7 @@ def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | N
         current = locked.payments.filter(is_active=True).first()
         if current and current.state in SETTLED:
             raise PaymentError(f"Order {locked} already has a {current.get_state_display().lower()} payment.")
-        reusable = current and current.state in REUSABLE and not current.session_expired()
-        if current and reusable and current.amount == amount and not restart:
+        if current and current.amount == amount and (_never_opened(current) or _reusable(current, restart)):
             return current, None
         if current:
             current.is_active = False
@@ -73,6 +72,19 @@ def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | N
             current.save(update_fields=["is_active", "state", "updated_at"])
         payment = Payment.objects.create(order=locked, amount=amount, currency=locked.currency)
     return payment, current
+
+
+def _reusable(payment: Payment, restart: bool) -> bool:
+    return payment.state in REUSABLE and not restart and not payment.session_expired()
+
+
+def _never_opened(payment: Payment) -> bool:
+    """Its session creation failed: the next attempt is for the same payment.
+
+    A new row per attempt would let a session Dintero keeps refusing add one
+    payment per storefront POST; restarting has no session to replace either.
+    """
+    return payment.state == Payment.State.CREATED and not payment.session_id
 
 
 def _create_session(order: Order, payment: Payment) -> None:

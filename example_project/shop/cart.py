@@ -22,10 +22,19 @@ class InvalidQuantity(ValueError):
     pass
 
 
+def is_number(text: str, max_digits: int) -> bool:
+    """ASCII digits only, at most ``max_digits`` of them.
+
+    ``str.isdigit`` alone also accepts superscripts such as "²" (which ``int`` then
+    refuses), and ``int`` refuses more than 4,300 digits: both were 500s.
+    """
+    return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
 def parse_quantity(raw: object, *, minimum: int = 1) -> int:
     """A whole number between ``minimum`` and MAX_QUANTITY, from form input."""
     text = str(raw).strip()
-    if not text.isdigit() or not minimum <= int(text) <= MAX_QUANTITY:
+    if not is_number(text, len(str(MAX_QUANTITY))) or not minimum <= int(text) <= MAX_QUANTITY:
         raise InvalidQuantity(f"Quantity must be a whole number between {minimum} and {MAX_QUANTITY}.")
     return int(text)
 

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .cart import Cart, InvalidQuantity, parse_quantity, summarize
+from .cart import Cart, InvalidQuantity, is_number, parse_quantity, summarize
 from .catalog import currency
 from .models import Product
 
@@ -102,4 +102,5 @@ def order_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 
 def _int(value: str) -> int:
-    return int(value) if value.isdigit() else 0
+    """A product pk from form input; 0 (no product) for anything else."""
+    return int(value) if is_number(value, 18) else 0

@@ -236,4 +236,4 @@ def test_command_line_quiet_and_env_port() -> None:
         output = cli.finish(signal.SIGTERM)
     assert process.returncode == 0
     assert "/v1/transactions" not in output
-    assert "client_secret=emulator-secret" in banner
+    assert "client_secret: the default" in banner and "emulator-secret" not in banner

@@ -26,13 +26,36 @@ from .harness.config import NIGHTLY, SEED, TIER
 HERE = Path(__file__).resolve().parent
 
 
+SHOP_APP = "example_project.shop"
+_shop_installed: Any = None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "reliability: part of the reliability battery (tests/reliability)")
+    _install_the_example_shop()
     config.addinivalue_line(
         "markers",
         "sqlite_leg: single-connection scenario (no row locks involved) run once per CI run, on the "
         "SQLite leg; the PostgreSQL leg deselects it to keep CI short",
     )
+
+
+def _install_the_example_shop() -> None:
+    """The example shop's cart is a public view the security tests attack
+    (test_security_api.py): its tables must exist before the test database is
+    created. As tests/browser/conftest.py does; it changes nothing for the other tests."""
+    global _shop_installed
+    from django.conf import settings
+    from django.test import override_settings
+
+    if SHOP_APP not in settings.INSTALLED_APPS:
+        _shop_installed = override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, SHOP_APP])
+        _shop_installed.enable()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _shop_installed is not None:
+        _shop_installed.disable()
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from ...adapters import LineInput
+from ...adapters import LineInput, get_adapter
 from ...models import MAX_AMOUNT, Order, OrderLine, Payment
 
 MAX_LINES = 100
@@ -52,6 +54,33 @@ class LineSerializer(serializers.Serializer):
     )
     amount = serializers.IntegerField(read_only=True)
     vat_amount = serializers.IntegerField(read_only=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """When the adapter prices lines, ``{product_id, quantity}`` is a whole line.
+
+        Read per request (and per schema generation), so the OpenAPI schema shows
+        which fields this shop's adapter needs.
+        """
+        fields: dict[str, serializers.Field] = super().get_fields()
+        if get_adapter().prices_lines:
+            fields["product_id"] = serializers.CharField(
+                max_length=64,
+                help_text="The product in the shop's catalogue, which prices the line.",
+                error_messages={
+                    "required": _("Give the product_id: this shop prices each line from its catalogue."),
+                    "blank": _("Give the product_id: this shop prices each line from its catalogue."),
+                },
+            )
+            fields["description"] = serializers.CharField(
+                max_length=255, required=False, help_text="Ignored: the catalogue names the product."
+            )
+            fields["unit_amount"] = StrictIntegerField(
+                min_value=0,
+                max_value=MAX_AMOUNT,
+                required=False,
+                help_text="Ignored: the catalogue prices it.",
+            )
+        return fields
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -98,6 +127,13 @@ class OrderSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "order_id", "status", "amount", "payment", "checkout_error", "created_at"]
+        extra_kwargs = {
+            "currency": {
+                "required": False,
+                "help_text": "Optional: the shop decides the currency (DINTERO CURRENCY / CURRENCIES). "
+                "Omitted: the shop's default; a currency the shop does not take is a 400.",
+            }
+        }
 
     def get_checkout_error(self, order: Order) -> str | None:
         """Why checkout could not be prepared (the last attempt failed), else null."""
@@ -119,19 +155,31 @@ class OrderSerializer(serializers.ModelSerializer):
 
     def validate_currency(self, value: str) -> str:
         if len(value) != 3 or not value.isalpha() or not value.isupper():
-            raise serializers.ValidationError("Use an ISO 4217 code in capitals, such as NOK.")
+            raise serializers.ValidationError(_("Use an ISO 4217 code in capitals, such as NOK."))
         return value
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not 1 <= len(lines) <= MAX_LINES:
-            raise serializers.ValidationError(f"Give between 1 and {MAX_LINES} lines.")
-        total = sum(line["quantity"] * line["unit_amount"] for line in lines)
-        if total > MAX_AMOUNT:
-            raise serializers.ValidationError(f"The order total {total} exceeds {MAX_AMOUNT} minor units.")
+            raise serializers.ValidationError(_("Give between 1 and %(max)d lines.") % {"max": MAX_LINES})
         return lines
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The shop decides the currency (its adapter); the client may only name one it takes."""
+        try:
+            attrs["currency"] = get_adapter().order_currency(
+                attrs.get("currency"), self.context.get("request")
+            )
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"currency": error.messages}) from None
+        return attrs
+
     def to_line_inputs(self) -> list[LineInput]:
-        return [LineInput(**line) for line in self.validated_data["lines"]]
+        """The lines as the adapter gets them (a catalogue-priced line may have no
+        description or price yet: the adapter fills them in)."""
+        return [
+            LineInput(**{"description": "", "unit_amount": 0, **line})
+            for line in self.validated_data["lines"]
+        ]
 
 
 class CheckoutSerializer(serializers.Serializer):

@@ -23,6 +23,7 @@ from ...models import MAX_AMOUNT, Operation, Order, Payment
 from ...payment_products import needs_whole_lines, whole_lines_message
 from ...services import money
 from ...services.balances import line_balances, whole_quantity
+from .parsers import PARSERS
 from .serializers import StrictIntegerField
 
 PERMISSION = {
@@ -117,6 +118,7 @@ class OperationSerializer(serializers.ModelSerializer):
 class MoneyOperationView(APIView):
     kind = "capture"
     permission_classes = [MoneyPermission]
+    parser_classes = PARSERS
 
     @extend_schema(
         request=MoneyRequestSerializer,

@@ -26,6 +26,7 @@ from ...adapters import get_adapter
 from ...models import Order, Payment
 from ...services.orders import create_order
 from ...tasks import enqueue_checkout
+from .parsers import PARSERS
 from .serializers import (
     JOINED_PAYMENT,
     JOINED_PAYMENT_ID,
@@ -81,6 +82,7 @@ class OrderViewSet(
     lookup_field = "public_id"
     throttle_scope = "dintero_orders"
     throttle_classes = [OrderRateThrottle]
+    parser_classes = PARSERS
 
     def get_queryset(self) -> QuerySet[Order]:
         user = self.request.user
@@ -99,13 +101,15 @@ class OrderViewSet(
 
     def perform_create(self, serializer: Any) -> None:
         user = self.request.user
+        adapter = get_adapter()
         try:
-            lines = get_adapter().prepare_lines(serializer.to_line_inputs(), self.request)
+            lines = adapter.prepare_lines(serializer.to_line_inputs(), self.request)
+            adapter.validate_lines(lines, self.request)
         except DjangoValidationError as error:
             raise ValidationError({"lines": error.messages}) from error
         order = create_order(
             lines,
-            currency=serializer.validated_data.get("currency", "NOK"),
+            currency=serializer.validated_data["currency"],
             email=serializer.validated_data.get("email", ""),
             customer=user if user.is_authenticated else None,
             guest_key="" if user.is_authenticated else guest_key(self.request, create=True),
