@@ -107,7 +107,16 @@ def bounded_params(request: HttpRequest) -> dict[str, str]:
     """The query as stored: Dintero's parameters first, at most MAX_PARAMS, all cut short."""
     names = [name for name in KNOWN_PARAMS if name in request.GET]
     names += [name for name in request.GET if name not in KNOWN_PARAMS][: MAX_PARAMS - len(names)]
-    return {name[:MAX_NAME]: str(request.GET.get(name, ""))[:MAX_PARAM] for name in names}
+    return {storable(name, MAX_NAME): storable(request.GET.get(name, ""), MAX_PARAM) for name in names}
+
+
+def storable(value: object, limit: int) -> str:
+    """``value`` as text a database can hold and compare: cut short, without NUL.
+
+    PostgreSQL refuses a NUL character in any text or JSON value (a 500 for the
+    anonymous URL that sent it); no Dintero parameter ever contains one.
+    """
+    return str(value).replace("\x00", "")[:limit]
 
 
 @sensitive_variables()
@@ -156,8 +165,8 @@ def _store(
     dedupe: bool = True,
 ) -> None:
     """Store the delivery; IntegrityError when this event-delivery id was stored before."""
-    headers = {name: request.headers[name][:200] for name in KEPT_HEADERS if name in request.headers}
-    delivery_id = request.headers.get("event-delivery", "")[:100] or None
+    headers = {name: storable(request.headers[name], 200) for name in KEPT_HEADERS if name in request.headers}
+    delivery_id = storable(request.headers.get("event-delivery", ""), 100) or None
     CallbackDelivery.objects.create(
         received_at=received_at,
         method=request.method or "GET",
@@ -180,7 +189,7 @@ def _store(
 @require_GET
 def return_view(request: HttpRequest) -> HttpResponse:
     """The customer is back from Dintero: sync now (in a task) and show the result."""
-    reference = request.GET.get("merchant_reference", "")[:MAX_PARAM]
+    reference = storable(request.GET.get("merchant_reference", ""), MAX_PARAM)
     order = Order.objects.filter(dintero_order_id=reference).first() if reference else None
     if order is None:
         raise Http404("Unknown order")
@@ -189,7 +198,7 @@ def return_view(request: HttpRequest) -> HttpResponse:
     # URL is opened, one sync at a time. The hint is unverified: the sync reads it with
     # our own credentials and uses it only if it is this payment's own transaction.
     payment = order.payments.filter(is_active=True, state__in=RETURN_SYNC_STATES).only("pk").first()
-    hint = request.GET.get("transaction_id", "")[:MAX_PARAM]
+    hint = storable(request.GET.get("transaction_id", ""), MAX_PARAM)
     if payment is not None:
         enqueue_sync(payment, hint if TRANSACTION_ID_RE.match(hint) else None)
     target = get_adapter().result_url(order)

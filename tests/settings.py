@@ -87,6 +87,9 @@ DINTERO = {
     "CLIENT_ID": "emulator-client",
     "CLIENT_SECRET": "emulator-secret",
     "SITE_URL": "http://127.0.0.1:1",
+    # Never the real Dintero: a test that forgets the emulator fixture fails here, at once.
+    "API_URL": "http://127.0.0.1:1",
+    "CHECKOUT_URL": "http://127.0.0.1:1",
     # Compressed timings: the tests never wait for production-sized backoffs.
     "CONNECT_TIMEOUT": 2.0,
     "READ_TIMEOUT": 2.0,

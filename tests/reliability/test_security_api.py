@@ -574,7 +574,7 @@ def test_no_public_view_answers_5xx_or_changes_what_it_has_no_authority_over(
     @given(request=_requests(victims))
     def run(request: dict[str, Any]) -> None:
         path = request["path"][1]
-        verified = (request["signed"] and path == "/dintero/callback/")
+        verified = request["signed"] and path == "/dintero/callback/"
         before = _state(victims, verified=verified)
         try:
             status = _send(clients[request["who"]], request, own)
