@@ -24,6 +24,7 @@ INTERNAL_FIELDS = frozenset(
         "revision",
         "remote_error",
         "lease_until",
+        "lease_token",
         "completed",
         "status",
         "placed_at",

@@ -70,6 +70,9 @@ class Order(models.Model):
     completed = models.BooleanField(default=False, help_text="The Dintero draft was completed.")
     remote_error = models.TextField(blank=True, help_text="Last error syncing with Dintero.")
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    #: Who holds the lease: a fresh random token per acquisition (services.leases), checked
+    #: before and after every write to Dintero so a holder paused past its lease cannot write.
+    lease_token = models.CharField(max_length=32, blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     placed_at = models.DateTimeField(null=True, blank=True)

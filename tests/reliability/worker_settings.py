@@ -1,5 +1,5 @@
 """Settings of the battery's celery worker processes: the test settings plus a short
-Redis visibility timeout (chaos only) and a test-only poison hook."""
+Redis visibility timeout (chaos only), a test-only poison hook and pause points."""
 
 import os
 
@@ -12,6 +12,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
-from tests.reliability.harness import worker_hooks  # noqa: E402
+from tests.reliability.harness import pause_hooks, worker_hooks  # noqa: E402
 
 worker_hooks.install()
+pause_hooks.install()
