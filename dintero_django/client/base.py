@@ -130,11 +130,11 @@ class BaseClient:
     def _send(self, method: str, path: str, *, json: Any, params: dict[str, Any] | None) -> ApiResponse:
         access = tokens.get_token(self.conf, self._fetch_token)
         headers = {**self._system_headers(), "Authorization": f"Bearer {access.value}"}
-        fencing.check_write(method)  # the last moment before the write: still allowed to?
+        fencing.before_write(method)  # the last moment before the write: still allowed to?
         try:
             response = self._http(method, self.base_url + path, json=json, params=params, headers=headers)
         finally:
-            fencing.check_write(method)  # lost the hold during the call: record nothing
+            fencing.after_write(method)  # lost the hold during the call: record nothing
         if response.status_code == 401:
             tokens.invalidate(self.conf, access)
         return self._parse(response, method, path)

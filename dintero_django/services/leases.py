@@ -75,7 +75,7 @@ def order_lease(order_pk: int, seconds: float | None = None) -> Iterator[Lease]:
     if not lease.acquire():
         raise Busy(f"order {order_pk} is being pushed by another worker")
     try:
-        with fenced(lease.fence):
+        with fenced(lease.fence, lease.fence):
             yield lease
     finally:
         lease.release()

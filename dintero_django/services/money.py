@@ -16,6 +16,13 @@ the same protocol (docs/architecture.md):
 
 Only one money operation per payment may be open at a time: a second click,
 admin action or task is refused until the first is resolved.
+
+The sender can be paused (GC, VM steal) while the reconciler resolves its operation
+(issue 19). So the send is fenced: right before the request goes out, a conditional
+UPDATE checks that the operation is still pending and renews its ``updated_at`` (the
+reconciler's grace period starts again); an operation resolved meanwhile is not sent.
+The reconciler's "failed" is conditional on that ``updated_at``. Recording an outcome
+is conditional too: only an open operation takes one, and the shop is told once.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from django.utils.translation import gettext_lazy
 
 from .. import signals
 from ..client import ApiResponse, CheckoutClient
+from ..client.fencing import fenced
 from ..conf import get_settings
 from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
 from ..models import Operation, Payment
@@ -104,6 +112,10 @@ def _run(
     outcome: ApiResponse | DinteroError
     try:
         outcome = _send(operation)
+    except ResolvedElsewhere as stopped:  # the reconciler resolved it during a pause: not sent
+        logger.warning("%s %s not sent: %s", operation.kind, operation.reference, stopped)
+        operation.refresh_from_db()
+        return operation
     except DinteroError as error:
         outcome = error
     # Dintero may have moved the money now. A step that fails from here on (a locked
@@ -247,10 +259,26 @@ def _check_amount(
     return amount
 
 
+class ResolvedElsewhere(Exception):
+    """The operation was resolved (by the reconciler) before its request went out."""
+
+
 def _send(operation: Operation) -> ApiResponse:
+    ledger.attempt(operation)
+    with fenced(lambda: _still_pending(operation)):
+        return _call(operation)
+
+
+def _still_pending(operation: Operation) -> None:
+    """The fence: still pending? Renew ``updated_at`` (the reconciler waits its grace
+    period again); resolved meanwhile (a pause past the grace)? Do not send."""
+    if not Operation.objects.filter(pk=operation.pk, state=State.PENDING).update(updated_at=timezone.now()):
+        raise ResolvedElsewhere(f"{operation.kind} {operation.reference} was resolved before it was sent")
+
+
+def _call(operation: Operation) -> ApiResponse:
     payment = operation.payment
     assert payment is not None and payment.transaction_id
-    ledger.attempt(operation)
     client = CheckoutClient()
     items = [{**item, "line_id": str(item["line_id"])} for item in operation.items]
     if operation.kind == Kind.CAPTURE:
@@ -269,17 +297,23 @@ def _send(operation: Operation) -> ApiResponse:
 
 
 def _finish_error(operation: Operation, error: DinteroError) -> None:
-    ledger.fail(operation, error)
+    with transaction.atomic():
+        if not _still_open(operation):
+            return
+        ledger.fail(operation, error)
     level = logging.WARNING if is_outcome_unknown(error) else logging.INFO
     logger.log(level, "%s %s: %s", operation.kind, operation.reference, error)
 
 
 def _finish(operation: Operation, response: ApiResponse) -> None:
     if response.status == 202:
-        operation.state = State.ACCEPTED
-        operation.http_status = 202
-        operation.request_id = response.request_id or ""
-        operation.save()
+        with transaction.atomic():
+            if not _still_open(operation):
+                return
+            operation.state = State.ACCEPTED
+            operation.http_status = 202
+            operation.request_id = response.request_id or ""
+            operation.save()
         return
     _settle_from_transaction(operation, response.data or {}, response)
 
@@ -317,6 +351,16 @@ def _claim_settled(operation: Operation) -> bool:
     return bool(claimed)
 
 
+def _still_open(operation: Operation) -> bool:
+    """Lock the row (inside a transaction); False, with ``operation`` refreshed, when
+    someone else already settled it."""
+    current = Operation.objects.select_for_update().get(pk=operation.pk)
+    if current.is_open:
+        return True
+    operation.refresh_from_db()
+    return False
+
+
 def find_event(operation: Operation, tx: dict[str, Any]) -> dict[str, Any] | None:
     """Our operation's event in a transaction: by reference, 202 correlation, or (void) kind."""
     wanted = EVENT_OF[operation.kind]
@@ -341,11 +385,18 @@ def resolve(operation_pk: int) -> Operation:
         return operation
     grace = timedelta(seconds=get_settings().UNKNOWN_GRACE)
     if operation.state != State.ACCEPTED and operation.updated_at < timezone.now() - grace:
-        # Read back after the grace period and absent: it was never applied.
-        operation.state = State.FAILED
-        operation.completed_at = timezone.now()
-        operation.error_message = (operation.error_message + " (not applied at Dintero)").strip()
-        operation.save()
+        # Read back after the grace period and absent: it was never applied. Unless its
+        # sender renewed it meanwhile (about to send, see _still_pending).
+        now = timezone.now()
+        Operation.objects.filter(
+            pk=operation.pk, state=operation.state, updated_at=operation.updated_at
+        ).update(
+            state=State.FAILED,
+            completed_at=now,
+            updated_at=now,
+            error_message=(operation.error_message + " (not applied at Dintero)").strip(),
+        )
+        operation.refresh_from_db()
     return operation
 
 

@@ -15,13 +15,24 @@ Pause points:
 
 Before fencing, the resumed worker posted its stale write: a second capture record
 (``duplicate_order_records`` 1) and a second draft whose id replaced the completed one.
+
+Captures, refunds and voids are not under the order lease: they run in the web process
+(staff) and are guarded by their ledger row. Their pause is a thread stopped inside the
+capture call, before or after it is sent, while the reconciler resolves the operation:
+* stopped before sending, the reconciler reads the transaction, finds nothing and (grace
+  passed) marks the capture failed, which staff see; the resumed thread sent its capture
+  anyway, and the failed capture came back as succeeded (staff who had captured again
+  would have moved the money twice for one intent);
+* stopped after sending, the reconciler finds the capture and settles it; the resumed
+  thread settled it again and told the shop twice (``payment_captured`` sent twice).
 """
 
 from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +40,9 @@ from typing import Any
 import pytest
 from django.db.models.functions import Now
 
-from dintero_django.models import Operation, Order
+from dintero_django import signals
+from dintero_django.client import CheckoutClient
+from dintero_django.models import Operation, Order, Payment
 from dintero_django.services import money
 from tests.celery_worker import wait_until
 
@@ -155,4 +168,99 @@ def test_pause_past_the_lease(shop: Any, settings: Any) -> None:
     assert figures["record"]["capture_records"] == 1, figures
     if "draft" in figures:
         assert figures["draft"] == {"drafts": 1, "draft_id_is_the_completed_one": True, "session": True}
+    assert invariants.nonzero(audit) == {}, audit["examples"]
+
+
+class StoppedCall:
+    """``CheckoutClient.<name>`` stops the calling thread before (or after) the request,
+    until :meth:`resume`: a paused staff request in the web process."""
+
+    def __init__(self, monkeypatch: Any, name: str, *, after: bool) -> None:
+        self.paused, self.resumed = threading.Event(), threading.Event()
+        original: Callable[..., Any] = getattr(CheckoutClient, name)
+
+        def stopped(client: CheckoutClient, *args: Any, **kwargs: Any) -> Any:
+            if not after:
+                self.stop()
+            try:
+                return original(client, *args, **kwargs)
+            finally:
+                if after:
+                    self.stop()
+
+        monkeypatch.setattr(CheckoutClient, name, stopped)
+
+    def stop(self) -> None:
+        self.paused.set()
+        assert self.resumed.wait(120), "never resumed"
+
+    def resume(self) -> None:
+        self.resumed.set()
+
+
+def capture_in_thread(payment: Payment, amount: int) -> tuple[threading.Thread, dict[str, Any]]:
+    out: dict[str, Any] = {}
+
+    def run() -> None:
+        from django.db import connection
+
+        try:
+            out["operation"] = money.capture(payment.pk, amount=amount)
+        except Exception as error:  # reported by the test
+            out["error"] = error
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="staff-capture", daemon=True)
+    thread.start()
+    return thread, out
+
+
+@pytest.mark.parametrize("when", ["before_send", "after_send"])
+def test_pause_in_a_capture_past_its_resolution(
+    shop: Any, settings: Any, monkeypatch: Any, when: str
+) -> None:
+    compress(shop, settings)
+    payment, _ = paid_payment(rng(f"pause-capture-{when}"), shop.control)
+    half = payment.authorized_amount // 2
+    told: list[int] = []
+    signals.payment_captured.connect(lambda **kw: told.append(kw["amount"]), weak=False, dispatch_uid="h19")
+    try:
+        call = StoppedCall(monkeypatch, "capture", after=when == "after_send")
+        thread, out = capture_in_thread(payment, half)
+        assert call.paused.wait(60), out
+        reconciled = e2e.reconcile_once()  # UNKNOWN_GRACE is 0: the pending capture is resolved now
+        monkeypatch.undo()
+        call.resume()
+        thread.join(timeout=120)
+    finally:
+        signals.payment_captured.disconnect(dispatch_uid="h19")
+    assert not thread.is_alive() and "error" not in out, out
+    first = Operation.objects.get(
+        kind=Operation.Kind.CAPTURE, payment=payment, reference=out["operation"].reference
+    )
+    events = [
+        e
+        for e in shop.control.transaction(payment.transaction_id)["events"]
+        if e["event"] == "CAPTURE" and e.get("success")
+    ]
+    payment.refresh_from_db()
+    audit = invariants.audit(shop.control.state())
+    report.record(
+        f"pause_capture_{when}",
+        reconciler=reconciled,
+        first_state=first.state,
+        captures_at_dintero=len(events),
+        captured=payment.captured_amount,
+        signals=len(told),
+        **{name: audit[name] for name in invariants.ZEROS},
+    )
+    if when == "before_send":  # staff were told it failed, and may act on that
+        assert first.state == Operation.State.FAILED, "the failed capture came back as succeeded"
+        assert events == [], "the capture was sent after it was resolved as failed"
+        assert payment.captured_amount == 0 and told == []
+    else:
+        assert first.state == Operation.State.SUCCEEDED
+        assert [e["event_reference"] for e in events] == [first.reference]
+        assert told == [half], "the shop was told more than once"
     assert invariants.nonzero(audit) == {}, audit["examples"]

@@ -13,7 +13,7 @@ from django.db.models.functions import Now
 from dintero_django.adapters import LineInput
 from dintero_django.client import OrdersClient
 from dintero_django.models import Order
-from dintero_django.services.leases import Busy, LeaseLost, order_lease
+from dintero_django.services.leases import Busy, Lease, LeaseLost, order_lease
 from dintero_django.services.orders import create_order
 
 pytestmark = pytest.mark.timeout(90)
@@ -82,13 +82,12 @@ def test_a_holder_renews_its_lease_at_each_write(order: Order) -> None:
 
 
 def test_a_lost_lease_is_not_released_by_its_old_holder(order: Order) -> None:
-    with order_lease(order.pk, seconds=15):
-        expire(order)
-        second = order_lease(order.pk, seconds=15)
-        second.__enter__()
-    # The first block ended: the second holder's lease is still in place.
-    with pytest.raises(Busy), order_lease(order.pk, seconds=15):
-        pass
-    second.__exit__(None, None, None)
-    with order_lease(order.pk, seconds=15):
-        pass
+    first = Lease(order.pk, 15)
+    assert first.acquire()
+    expire(order)
+    second = Lease(order.pk, 15)
+    assert second.acquire()
+    first.release()  # the old holder lets go: the new holder's lease stays
+    assert not Lease(order.pk, 15).acquire()
+    second.release()
+    assert Lease(order.pk, 15).acquire()
