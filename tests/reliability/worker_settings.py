@@ -1,5 +1,6 @@
 """Settings of the battery's celery worker processes: the test settings plus a short
-Redis visibility timeout (chaos only), a test-only poison hook and pause points."""
+Redis visibility timeout (chaos only), a test-only poison hook, pause points and
+an optional clock skew."""
 
 import os
 
@@ -16,3 +17,12 @@ from tests.reliability.harness import pause_hooks, worker_hooks  # noqa: E402
 
 worker_hooks.install()
 pause_hooks.install()
+
+# Clock skew (issue 19): this process's clock runs DINTERO_CLOCK_SKEW seconds ahead (or
+# behind, negative) of the machine's and the database's; forked pool processes inherit it.
+if os.environ.get("DINTERO_CLOCK_SKEW"):
+    from datetime import timedelta
+
+    import time_machine
+
+    time_machine.travel(timedelta(seconds=float(os.environ["DINTERO_CLOCK_SKEW"])), tick=True).start()
