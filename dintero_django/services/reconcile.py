@@ -83,8 +83,16 @@ def reconcile(*, older_than: float | None = None, time_limit: float | None = Non
     return dict(run.counts)
 
 
+def _untouched_since(cutoff: object) -> Q:
+    """Rows not touched since ``cutoff``, and rows stamped in the future: those were written
+    by a process whose clock runs ahead (``updated_at`` is the writer's clock), and skipping
+    them hid them for as long as that clock is ahead (issue 19, clock skew). Taking them
+    early is safe: every step of a pass is claimed, leased or read back."""
+    return Q(updated_at__lt=cutoff) | Q(updated_at__gt=timezone.now())
+
+
 def _orders(cutoff: object, run: _Pass) -> None:
-    stuck = Order.objects.filter(updated_at__lt=cutoff, completed=False).filter(
+    stuck = Order.objects.filter(_untouched_since(cutoff), completed=False).filter(
         Q(status=Order.Status.PLACED) | Q(dintero_draft_id="") | Q(synced_revision__lt=F("revision"))
     )
     for order_pk in run.pks(stuck):
@@ -107,7 +115,7 @@ def _foreign_mirrors(run: _Pass) -> None:
 def _payments(cutoff: object, run: _Pass) -> None:
     # Waiting for the customer or Dintero, or a sync queued long ago (its task lost).
     waiting = Payment.objects.filter(
-        Q(state__in=WAITING) | Q(sync_pending=True), is_active=True, updated_at__lt=cutoff
+        Q(state__in=WAITING) | Q(sync_pending=True), _untouched_since(cutoff), is_active=True
     )
     for payment_pk in run.pks(waiting):
         _run(run.counts, "payments", sync_payment, payment_pk)
@@ -144,7 +152,7 @@ def _open_authorizations(every: float, days: int, run: _Pass) -> None:
 def _money_operations(cutoff: object, run: _Pass) -> None:
     """Unknown, accepted (202) or interrupted captures, refunds and voids: read back."""
     stale = Operation.objects.filter(
-        kind__in=Operation.MONEY_KINDS, state__in=Operation.OPEN_STATES, updated_at__lt=cutoff
+        _untouched_since(cutoff), kind__in=Operation.MONEY_KINDS, state__in=Operation.OPEN_STATES
     )
     for operation_pk in run.pks(stale):
         _run(run.counts, "money_operations", money.resolve, operation_pk)
@@ -166,10 +174,10 @@ def _superseded_payments(cutoff: object, run: _Pass) -> None:
     # Only recent ones: an unpaid session expires, so old ones need no more looks.
     recent = timezone.now() - timedelta(days=1)
     superseded = Payment.objects.filter(
+        _untouched_since(cutoff),
         order=OuterRef("pk"),
         state=Payment.State.SUPERSEDED,
         created_at__gt=recent,
-        updated_at__lt=cutoff,
     )
     orders = Order.objects.filter(Exists(superseded))
     client = CheckoutClient()

@@ -183,6 +183,20 @@ def test_lost_callback_is_found_by_the_reconciler(shop: Any) -> None:
     assert len(remote_records(payment.order.dintero_order_id, "authorizations")) == 1
 
 
+def test_the_reconciler_finds_a_payment_stamped_by_a_clock_ahead(shop: Any) -> None:
+    """``updated_at`` is the writer's clock: a worker 90 s ahead stamps rows in the future,
+    and ``updated_at < cutoff`` hid them from every pass for those 90 s (issue 19)."""
+    shop.control.add_fault(operation="callback", action="drop", times=1)
+    _order, payment, tx = start_and_pay(shop)
+    shop.control.wait_callbacks()
+    Payment.objects.filter(pk=payment.pk).update(updated_at=timezone.now() + timedelta(seconds=90))
+
+    call_command("dintero_reconcile", "--older-than", "0")
+
+    payment.refresh_from_db()
+    assert payment.state == Payment.State.AUTHORIZED and payment.transaction_id == tx
+
+
 def test_one_reconciler_pass_walks_past_its_batch_size(shop: Any, monkeypatch: Any) -> None:
     """More lost callbacks than one batch: one pass finds them all."""
     monkeypatch.setattr(reconcile_module, "BATCH", 2)
