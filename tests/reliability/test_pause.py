@@ -56,6 +56,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.timeout(size
 
 PAUSE_KEY = f"dintero:pause:{SEED}"
 LEASE_SECONDS = 3  # short, so the test waits little for a lease to expire
+STAFF_THREAD = "staff-capture"
 
 
 @contextmanager
@@ -172,20 +173,21 @@ def test_pause_past_the_lease(shop: Any, settings: Any) -> None:
 
 
 class StoppedCall:
-    """``CheckoutClient.<name>`` stops the calling thread before (or after) the request,
-    until :meth:`resume`: a paused staff request in the web process."""
+    """``CheckoutClient.<name>``, called from the ``staff-capture`` thread, stops it before
+    (or after) the request until :meth:`resume`: a paused staff request in the web process."""
 
     def __init__(self, monkeypatch: Any, name: str, *, after: bool) -> None:
         self.paused, self.resumed = threading.Event(), threading.Event()
         original: Callable[..., Any] = getattr(CheckoutClient, name)
 
         def stopped(client: CheckoutClient, *args: Any, **kwargs: Any) -> Any:
-            if not after:
+            ours = threading.current_thread().name == STAFF_THREAD
+            if ours and not after:
                 self.stop()
             try:
                 return original(client, *args, **kwargs)
             finally:
-                if after:
+                if ours and after:
                     self.stop()
 
         monkeypatch.setattr(CheckoutClient, name, stopped)
@@ -211,7 +213,7 @@ def capture_in_thread(payment: Payment, amount: int) -> tuple[threading.Thread, 
         finally:
             connection.close()
 
-    thread = threading.Thread(target=run, name="staff-capture", daemon=True)
+    thread = threading.Thread(target=run, name=STAFF_THREAD, daemon=True)
     thread.start()
     return thread, out
 

@@ -8,7 +8,9 @@ is stopped (``pg_ctl stop -m fast``: connections cut, open transactions rolled b
 left down until a callback has been refused, then started again.
 * No callback is answered 200 unless its delivery is stored: a callback during the
   outage gets a 5xx, so Dintero retries it.
-* A money operation in flight never ends ``succeeded`` without Dintero's event.
+* A money operation in flight never ends ``succeeded`` without Dintero's event: one staff
+  capture is stopped right after its request was sent, across the restart, and resumed
+  on a dead connection; it must stay open (pending), and the reconciler reads it back.
 * After recovery, the queue drained and ONE reconciler pass, the zeros hold and every
   paid session is authorized locally.
 """
@@ -27,7 +29,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
-from dintero_django.models import CallbackDelivery, Payment
+from dintero_django.models import CallbackDelivery, Operation, Payment
 from dintero_django.services import money
 from tests.celery_worker import wait_until
 from tests.private_postgres import PrivatePostgres, private_postgres
@@ -38,6 +40,7 @@ from .harness.config import SEED, rng, size
 from .harness.shopping import new_order, open_checkout, paid_payment
 from .harness.workers import worker_running
 from .test_e2e import compress
+from .test_pause import StoppedCall, capture_in_thread
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.timeout(size(600, 1800))]
 
@@ -113,28 +116,36 @@ def answered_200_unstored(control: Any, since: int) -> list[str]:
     return missing
 
 
-def test_postgres_restart_mid_burst(shop: Any, settings: Any) -> None:
+def test_postgres_restart_mid_burst(shop: Any, settings: Any, monkeypatch: Any) -> None:
     compress(shop, settings)
     rnd = rng("postgres-restart")
     with private_postgres() as server, django_on(server):
         staff = [paid_payment(rnd, shop.control)[0] for _ in range(STAFF)]
+        in_flight = paid_payment(rnd, shop.control)[0]
         payers = [open_checkout(new_order(rnd)) for _ in range(PAYERS)]
         with worker_running(shop, settings, "pg-restart") as worker:
             since = len(shop.control.callbacks_log())
+            call = StoppedCall(monkeypatch, "capture", after=True)
+            flight, flown = capture_in_thread(in_flight, in_flight.authorized_amount)
+            assert call.paused.wait(60), flown  # sent; its outcome not recorded yet
             burst = Burst(shop, payers, staff)
             burst.start()
             wait_until(lambda: len(shop.control.callbacks_log(since=since)) >= 1, 120, "the first callback")
             server.stop("fast")
             wait_until(lambda: refused_callbacks(shop.control, since) >= 1, 120, "a callback refused")
             server.start()
+            call.resume()
+            flight.join(timeout=120)
             burst.join(timeout=300)
-            assert not burst.is_alive()
+            assert not burst.is_alive() and not flight.is_alive()
             # This thread's connection died with the server; the reconciler command runs in
             # a fresh process in production (cron, a celery task closes unusable ones first).
             connections.close_all()
+            flight_before = Operation.objects.get(payment=in_flight, kind=Operation.Kind.CAPTURE).state
             reconciler_during = e2e.reconcile_once()
             e2e.settle(shop.control, lambda: worker.drain(timeout=30))
             unstored = answered_200_unstored(shop.control, since)
+            flight_state = Operation.objects.get(payment=in_flight, kind=Operation.Kind.CAPTURE).state
             before = invariants.audit(shop.control.state())
             reconciled = e2e.reconcile_once()
             shop.control.wait_callbacks(timeout=60)
@@ -150,6 +161,7 @@ def test_postgres_restart_mid_burst(shop: Any, settings: Any) -> None:
         staff=STAFF,
         callback_statuses=dict(statuses),
         staff_outcomes=dict(burst.outcomes),
+        in_flight=f"{type(flown.get('error')).__name__} {flight_before} -> {flight_state}",
         reconciler_after_restart=reconciler_during,
         reconciler=reconciled,
         unsettled_before_reconcile=invariants.nonzero(before),
@@ -157,6 +169,7 @@ def test_postgres_restart_mid_burst(shop: Any, settings: Any) -> None:
         **{name: audit[name] for name in invariants.ZEROS},
     )
     assert unstored == [], unstored
+    assert flight_before in Operation.OPEN_STATES and flight_state == Operation.State.SUCCEEDED, flown
     assert before["local_moves_remote_lacks"] == 0, before["examples"]
     assert authorized == PAYERS, reconciled
     assert invariants.nonzero(audit) == {}, audit["examples"]
