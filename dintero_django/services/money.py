@@ -21,8 +21,8 @@ The sender can be paused (GC, VM steal) while the reconciler resolves its operat
 (issue 19). So the send is fenced: right before the request goes out, a conditional
 UPDATE checks that the operation is still pending and renews its ``updated_at`` (the
 reconciler's grace period starts again); an operation resolved meanwhile is not sent.
-The reconciler's "failed" is conditional on that ``updated_at``. Recording an outcome
-is conditional too: only an open operation takes one, and the shop is told once.
+The reconciler's "failed" is conditional on that ``updated_at``. Recording a 202 or
+an error is conditional too: only an open operation takes one.
 """
 
 from __future__ import annotations
