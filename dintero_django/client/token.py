@@ -2,8 +2,11 @@
 
 Shared across threads through an in-process cache guarded by a lock, and across
 processes through Django's cache, so a fleet of workers asks Dintero for one
-token per lifetime instead of one per process start. The token is a bearer
-secret: it is never logged and never put in an exception.
+token per lifetime instead of one per process start. Processes that miss the
+cache at the same moment do not each fetch one: the first takes a short lock in
+the cache (``cache.add``), the others wait a moment for its token (issue 19: two
+nodes asked for two tokens at start). The token is a bearer secret: it is never
+logged and never put in an exception.
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ class AccessToken:
 
 
 Fetcher = Callable[[], tuple[str, int]]
+
+#: How long another process's fetch is waited for, and how long its lock lives (a
+#: process killed while fetching). Past it, a waiter fetches one itself.
+FETCH_WAIT = 5.0
 
 _lock = threading.Lock()
 _memory: dict[str, AccessToken] = {}
@@ -76,12 +83,38 @@ def get_token(conf: DinteroSettings, fetch: Fetcher) -> AccessToken:
         if token and token.fresh(conf, now):
             _memory[key] = token
             return token
+        token = _fetch_once_for_all(conf, key, fetch)
+        _memory[key] = token
+        return token
+
+
+def _fetch_once_for_all(conf: DinteroSettings, key: str, fetch: Fetcher) -> AccessToken:
+    """Fetch a token, unless another process is fetching one: then wait for it."""
+    lock = key + ":fetching"
+    if not _shared_add(conf.TOKEN_CACHE, lock, FETCH_WAIT):
+        deadline = time.monotonic() + FETCH_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the shared cache for the other process's token
+            token = _shared_get(conf.TOKEN_CACHE, key)
+            if token and token.fresh(conf, time.time()):
+                return token
+    try:
         value, expires_in = fetch()
         issued = time.time()
         token = AccessToken(value, issued + expires_in, issued)
-        _memory[key] = token
         _shared_set(conf.TOKEN_CACHE, key, token, time.time())
         return token
+    finally:
+        with contextlib.suppress(Exception):
+            caches[conf.TOKEN_CACHE].delete(lock)
+
+
+def _shared_add(alias: str, key: str, timeout: float) -> bool:
+    """Take the fetch lock; True also when the cache is down (then every process fetches)."""
+    try:
+        return bool(caches[alias].add(key, 1, timeout=max(1, int(timeout))))
+    except Exception:  # a cache outage must not stop payments
+        return True
 
 
 def invalidate(conf: DinteroSettings, token: AccessToken) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -63,6 +64,30 @@ def test_token_shared_across_processes_through_the_cache(emu: Any) -> None:
     with pytest.raises(DinteroNotFound):
         CheckoutClient().get_transaction("T12345678.x")
     assert count(emu, "token") == 1
+
+
+def test_a_process_waits_for_the_token_another_is_fetching(emu: Any) -> None:
+    """Two processes missing the shared cache at once asked for two tokens (issue 19)."""
+    import threading
+
+    from django.core.cache import caches
+
+    from dintero_django.client import token as tokens
+    from dintero_django.conf import get_settings
+
+    conf = get_settings()
+    key = tokens._cache_key(conf)
+    caches[conf.TOKEN_CACHE].add(key + ":fetching", 1, timeout=5)  # "another process" fetches
+    got: list[tokens.AccessToken] = []
+    waiter = threading.Thread(target=lambda: got.append(tokens.get_token(conf, lambda: ("mine", 3600))))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while not tokens._lock.locked() and waiter.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the waiter is inside get_token (it holds the lock while it waits)
+    other = tokens.AccessToken("theirs", time.time() + 3600, time.time())
+    tokens._shared_set(conf.TOKEN_CACHE, key, other, time.time())  # ... and publishes its token
+    waiter.join(timeout=30)
+    assert [t.value for t in got] == ["theirs"]
 
 
 def test_token_is_renewed_before_it_expires(emu: Any) -> None:
