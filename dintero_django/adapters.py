@@ -19,6 +19,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .conf import DinteroSettings, get_settings
+from .customer import CustomerDetails, apply_customer
 from .exceptions import DinteroConfigurationError
 from .models import MAX_AMOUNT, Order, OrderLine, Payment
 
@@ -49,6 +50,9 @@ def _number(value: Decimal) -> int | float:
 
 class DefaultOrderAdapter:
     """Builds the Orders-API draft and the Checkout session from our models."""
+
+    #: Region (ISO 3166-1 alpha-2) in which national phone numbers are read.
+    phone_region = "NO"
 
     def __init__(self, conf: DinteroSettings | None = None) -> None:
         self.conf = conf or get_settings()
@@ -148,9 +152,16 @@ class DefaultOrderAdapter:
                 "items": [self.session_item(line) for line in lines],
             },
         }
-        if order.email:
-            body["customer"] = {"email": order.email}
-        return body
+        return apply_customer(body, self.customer_details(order), self.phone_region)
+
+    def customer_details(self, order: Order) -> CustomerDetails:
+        """Who pays, to prefill the checkout (docs/adapters.md, "Prefilled customer").
+
+        The default knows the email and phone the storefront stored. Override to add
+        addresses, a customer id or ``customer_type="b2b"`` from the shop's own records;
+        empty or invalid values are left out of the session for you.
+        """
+        return CustomerDetails(email=order.email, phone=order.phone)
 
     def session_item(self, line: OrderLine) -> dict[str, Any]:
         return {

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from dintero_django.adapters import DefaultOrderAdapter
+from dintero_django.customer import Address, CustomerDetails
 from dintero_django.services.orders import LineInput
 
 #: A tiny catalogue: product id -> unit price in minor units.
@@ -28,3 +29,33 @@ class CataloguePricedAdapter(DefaultOrderAdapter):
             )
             for line in lines
         ]
+
+
+class PrefillingAdapter(DefaultOrderAdapter):
+    """Prefills a B2B customer with addresses; some values empty or invalid on purpose."""
+
+    def customer_details(self, order: Any) -> CustomerDetails:
+        return CustomerDetails(
+            email=order.email,
+            phone="912 34 567",
+            customer_id="c-42",
+            customer_type="b2b",
+            shipping_address=Address(
+                first_name="Ola",
+                last_name="Nordmann",
+                address_line="Storgata 1",
+                address_line_2="",
+                postal_code="0155",
+                postal_place="Oslo",
+                country="NO",
+                phone_number="not a phone",
+            ),
+            billing_address=Address(
+                business_name="Nordmann AS",
+                organization_number="987654321",
+                organization_type="AS",
+                country="NO",
+                phone_number="+47 912 34 567",
+                email="",
+            ),
+        )

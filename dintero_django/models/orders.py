@@ -50,6 +50,11 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default="NOK", validators=[currency_validator])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     email = models.EmailField(blank=True)
+    phone = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Customer phone in E.164 (+4799999999); prefills the checkout (docs: adapters).",
+    )
     revision = models.PositiveIntegerField(
         default=1,
         help_text="Local change counter; the draft is current when it equals synced_revision.",

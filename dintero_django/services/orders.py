@@ -34,6 +34,7 @@ def create_order(
     customer: Any = None,
     guest_key: str = "",
     email: str = "",
+    phone: str = "",
     shop_reference: str = "",
 ) -> Order:
     """Create an order with its lines in one transaction (the draft follows on commit)."""
@@ -46,6 +47,7 @@ def create_order(
                         customer=customer,
                         guest_key=guest_key,
                         email=email,
+                        phone=phone,
                         shop_reference=shop_reference,
                         dintero_order_id=new_order_id(),
                     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ...adapters import LineInput, get_adapter
+from ...customer import InvalidPhone, normalise_phone
 from ...models import MAX_AMOUNT, Order, OrderLine, Payment
 
 MAX_LINES = 100
@@ -111,6 +112,13 @@ class OrderSerializer(serializers.ModelSerializer):
     amount = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
     checkout_error = serializers.SerializerMethodField()
+    phone = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Customer phone; stored in E.164 (national numbers in the adapter's phone_region).",
+    )
 
     class Meta:
         model = Order
@@ -120,6 +128,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "currency",
             "email",
+            "phone",
             "lines",
             "amount",
             "payment",
@@ -157,6 +166,14 @@ class OrderSerializer(serializers.ModelSerializer):
         if len(value) != 3 or not value.isalpha() or not value.isupper():
             raise serializers.ValidationError(_("Use an ISO 4217 code in capitals, such as NOK."))
         return value
+
+    def validate_phone(self, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return normalise_phone(value, get_adapter().phone_region)
+        except InvalidPhone as error:
+            raise serializers.ValidationError(str(error)) from error
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not 1 <= len(lines) <= MAX_LINES:

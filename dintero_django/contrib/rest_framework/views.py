@@ -111,6 +111,7 @@ class OrderViewSet(
             lines,
             currency=serializer.validated_data["currency"],
             email=serializer.validated_data.get("email", ""),
+            phone=serializer.validated_data.get("phone", ""),
             customer=user if user.is_authenticated else None,
             guest_key="" if user.is_authenticated else guest_key(self.request, create=True),
         )
