@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from .conf import DinteroSettings, get_settings
 from .customer import CustomerDetails, apply_customer
 from .exceptions import DinteroConfigurationError
+from .language import DEFAULT_LANGUAGES, dintero_language, with_language
 from .models import MAX_AMOUNT, Order, OrderLine, Payment
 
 
@@ -53,6 +54,8 @@ class DefaultOrderAdapter:
 
     #: Region (ISO 3166-1 alpha-2) in which national phone numbers are read.
     phone_region = "NO"
+    #: Django language -> the checkout's ``language`` code (docs/adapters.md, "Language").
+    checkout_languages: dict[str, str] = DEFAULT_LANGUAGES
 
     def __init__(self, conf: DinteroSettings | None = None) -> None:
         self.conf = conf or get_settings()
@@ -176,6 +179,14 @@ class DefaultOrderAdapter:
         }
 
     # -- URLs ------------------------------------------------------------
+
+    def checkout_language(self, django_language: str | None) -> str | None:
+        """The checkout's language for the active Django language (None: Dintero's default)."""
+        return dintero_language(django_language, self.checkout_languages)
+
+    def checkout_url(self, payment: Payment, django_language: str | None) -> str:
+        """The session URL the customer opens, in their language (a ``language`` query)."""
+        return with_language(payment.session_url, self.checkout_language(django_language))
 
     def site_url(self) -> str:
         if self.conf.SITE_URL:

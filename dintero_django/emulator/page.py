@@ -6,6 +6,7 @@ merchant's ``return_url`` exactly like Dintero's checkout and schedules the call
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
@@ -38,6 +39,9 @@ ZERO_DECIMAL = frozenset(
         "XPF",
     }
 )
+
+#: A language code as the Web SDK passes it (``no``, ``en``, ``sv``, or a tag like ``nb-NO``).
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 BUTTONS = (
     ("AUTHORIZED", "Authorize", "primary"),
@@ -109,11 +113,11 @@ def _form(session_id: str) -> str:
     return f'<form method="post" action="/v1/view/{escape(session_id)}/">{buttons}</form>'
 
 
-def render(order: JSONDict, session_id: str, problem: str | None) -> str:
+def render(order: JSONDict, session_id: str, problem: str | None, language: str = "en") -> str:
     reference = escape(str(order.get("merchant_reference", "")))
     action = f'<p class="notice">{escape(problem)}</p>' if problem else _form(session_id)
     return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<!doctype html><html lang="{escape(language)}"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width,initial-scale=1">'
         # An empty inline icon: without any, browsers ask for /favicon.ico (a 404).
         '<link rel=icon href="data:,">'
@@ -122,6 +126,12 @@ def render(order: JSONDict, session_id: str, problem: str | None) -> str:
         f"session {escape(session_id)}</p><table>{_rows(order)}</table>{action}"
         "</main></body></html>"
     )
+
+
+def page_language(request: Request) -> str:
+    """The ``language`` query the Web SDK adds to the checkout URL (src/url.ts); en by default."""
+    language = request.arg("language") or ""
+    return language if LANGUAGE.match(language) else "en"
 
 
 def _not_found() -> Response:
@@ -137,7 +147,7 @@ def view(rt: Runtime, request: Request) -> Response:
         problem = payments.payable_problem(rt, session)
         if problem is None and not any(e["name"] == "VISITED" for e in session.events):
             session_event(rt, session, "VISITED")
-        return Response.html(200, render(session.body["order"], session_id, problem))
+        return Response.html(200, render(session.body["order"], session_id, problem, page_language(request)))
 
 
 def submit(rt: Runtime, request: Request) -> Response:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import get_language
 from rest_framework import serializers
 
 from ...adapters import LineInput, get_adapter
@@ -85,7 +86,7 @@ class LineSerializer(serializers.Serializer):
 
 
 class PaymentSerializer(serializers.ModelSerializer):
-    checkout_url = serializers.CharField(source="session_url", read_only=True)
+    checkout_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Payment
@@ -103,6 +104,10 @@ class PaymentSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_checkout_url(self, payment: Payment) -> str:
+        """The session URL in the request's language (the active Django language)."""
+        return get_adapter().checkout_url(payment, get_language())
 
 
 class OrderSerializer(serializers.ModelSerializer):
