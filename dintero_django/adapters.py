@@ -155,7 +155,18 @@ class DefaultOrderAdapter:
                 "items": [self.session_item(line) for line in lines],
             },
         }
+        if self.auto_capture(order, lines):
+            body["configuration"] = {"auto_capture": True}
         return apply_customer(body, self.customer_details(order), self.phone_region)
+
+    def auto_capture(self, order: Order, lines: list[OrderLine]) -> bool:
+        """Let Dintero capture right after authorization (spec ``AutoCaptureConfiguration``).
+
+        Default: never. A shop that delivers at once (all-digital orders, say) returns
+        True; the capture then arrives like any capture made outside the app and is
+        recorded once in the Orders API (docs/adapters.md, "Auto-capture").
+        """
+        return False
 
     def customer_details(self, order: Order) -> CustomerDetails:
         """Who pays, to prefill the checkout (docs/adapters.md, "Prefilled customer").

@@ -59,3 +59,10 @@ class PrefillingAdapter(DefaultOrderAdapter):
                 email="",
             ),
         )
+
+
+class DigitalAutoCaptureAdapter(DefaultOrderAdapter):
+    """Auto-capture orders that hold nothing to ship (the docs' example)."""
+
+    def auto_capture(self, order: Any, lines: list[Any]) -> bool:
+        return all(line.type in ("digital", "service") for line in lines)
