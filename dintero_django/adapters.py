@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from .conf import DinteroSettings, get_settings
 from .customer import CustomerDetails, apply_customer
+from .discounts import Discount, GiftCard, check_gift_cards, check_line_discounts
 from .exceptions import DinteroConfigurationError
 from .language import DEFAULT_LANGUAGES, dintero_language, with_language
 from .models import MAX_AMOUNT, Order, OrderLine, Payment
@@ -35,6 +36,19 @@ class LineInput:
     vat_percent: Decimal = Decimal(25)
     product_id: str = ""
     type: str = OrderLine.Type.PHYSICAL
+    discounts: tuple[Discount, ...] = ()
+
+    def as_fields(self) -> dict[str, Any]:
+        """The OrderLine fields; ValidationError when the discounts exceed the line."""
+        gross = self.quantity * self.unit_amount
+        discount = check_line_discounts(gross, self.discounts)
+        fields = {key: value for key, value in vars(self).items() if key != "discounts"}
+        return {
+            **fields,
+            "amount": gross - discount,
+            "discount_amount": discount,
+            "discount_lines": [d.as_json(n) for n, d in enumerate(self.discounts, start=1)],
+        }
 
 
 #: The longest ``delay_callback`` Dintero honours: "The maximum delay is 60 seconds"
@@ -116,6 +130,21 @@ class DefaultOrderAdapter:
         if not any(line.type in PRODUCT_TYPES and line.quantity * line.unit_amount > 0 for line in lines):
             raise ValidationError(_("An order needs at least one product line with a price to pay."))
 
+    def order_discounts(self, lines: list[LineInput], codes: list[str], request: Any) -> list[Discount]:
+        """Order-level discounts for the customer's discount codes (docs/adapters.md).
+
+        Raise ``django.core.exceptions.ValidationError`` for a code you do not accept
+        (the storefront answers 400). Each returned discount is spread over the lines
+        exactly; together they must not exceed the order. The default knows no codes.
+        """
+        if codes:
+            raise ValidationError(_("Unknown discount code."))
+        return []
+
+    def gift_cards(self, order: Order, amount: int) -> list[GiftCard]:
+        """A gift card paying part of ``amount`` (spec ``order.gift_cards``); default none."""
+        return []
+
     # -- Orders API ------------------------------------------------------
 
     def draft_body(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
@@ -155,6 +184,7 @@ class DefaultOrderAdapter:
                 "items": [self.session_item(line) for line in lines],
             },
         }
+        self.add_discounts(body["order"], order, payment.amount)
         if self.auto_capture(order, lines):
             body["configuration"] = {"auto_capture": True}
         return apply_customer(body, self.customer_details(order), self.phone_region)
@@ -167,6 +197,17 @@ class DefaultOrderAdapter:
         recorded once in the Orders API (docs/adapters.md, "Auto-capture").
         """
         return False
+
+    def add_discounts(self, session_order: dict[str, Any], order: Order, amount: int) -> None:
+        """Order-level ``discount_lines``, ``discount_codes`` and ``gift_cards`` (spec SessionOrder)."""
+        if order.order_discounts:
+            session_order["discount_lines"] = order.order_discounts
+        if order.discount_codes:
+            session_order["discount_codes"] = order.discount_codes
+        cards = self.gift_cards(order, amount)
+        check_gift_cards(cards, amount)
+        if cards:
+            session_order["gift_cards"] = [card.as_json() for card in cards]
 
     def customer_details(self, order: Order) -> CustomerDetails:
         """Who pays, to prefill the checkout (docs/adapters.md, "Prefilled customer").
@@ -187,6 +228,7 @@ class DefaultOrderAdapter:
             "vat_amount": line.vat_amount,
             "vat": _number(line.vat_percent),
             "type": line.type if line.type != OrderLine.Type.SHIPPING else "shipping",
+            **({"discount_lines": line.discount_lines} if line.discount_lines else {}),
         }
 
     # -- URLs ------------------------------------------------------------

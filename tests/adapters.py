@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from dintero_django.adapters import DefaultOrderAdapter
 from dintero_django.customer import Address, CustomerDetails
+from dintero_django.discounts import Discount, GiftCard
 from dintero_django.services.orders import LineInput
 
 #: A tiny catalogue: product id -> unit price in minor units.
@@ -66,3 +67,26 @@ class DigitalAutoCaptureAdapter(DefaultOrderAdapter):
 
     def auto_capture(self, order: Any, lines: list[Any]) -> bool:
         return all(line.type in ("digital", "service") for line in lines)
+
+
+class CouponAdapter(DefaultOrderAdapter):
+    """Knows the code SUMMER20 (20 % off the order) and GIFT (a gift card of 10 000 øre)."""
+
+    def order_discounts(self, lines: list[LineInput], codes: list[str], request: Any) -> list[Discount]:
+        unknown = sorted(set(codes) - {"SUMMER20", "GIFT", "GIFTBIG", "HUGE"})
+        if unknown:
+            raise ValidationError(f"Unknown discount code(s): {', '.join(unknown)}.")
+        total = sum(line.as_fields()["amount"] for line in lines)
+        found = []
+        if "SUMMER20" in codes:
+            found.append(Discount(total * 20 // 100, "Summer sale", "periodic", "summer20", percentage=20))
+        if "HUGE" in codes:
+            found.append(Discount(total + 1, "More than the order", "manual", "huge"))
+        return found
+
+    def gift_cards(self, order: Any, amount: int) -> list[GiftCard]:
+        if "GIFT" in order.discount_codes:
+            return [GiftCard(card_id="card-1", amount=10_000)]
+        if "GIFTBIG" in order.discount_codes:
+            return [GiftCard(card_id="card-2", amount=amount + 1)]
+        return []

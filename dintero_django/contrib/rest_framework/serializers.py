@@ -6,15 +6,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ...adapters import LineInput, get_adapter
 from ...customer import InvalidPhone, normalise_phone
+from ...discounts import DISCOUNT_TYPES, Discount, check_line_discounts
 from ...models import MAX_AMOUNT, Order, OrderLine, Payment
 
 MAX_LINES = 100
+MAX_DISCOUNTS = 10
 
 #: The storefront queryset joins each order's active payment under this name (one query
 #: less than prefetching it), and marks that it did with the payment's id (None: no payment).
@@ -40,6 +42,18 @@ class StrictIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+class DiscountSerializer(serializers.Serializer):
+    """One discount on a line (spec DiscountItem); the adapter may re-check or replace it."""
+
+    amount = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    discount_type = serializers.ChoiceField(choices=DISCOUNT_TYPES, default="manual")
+    discount_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def to_discount(self, data: dict[str, Any]) -> Discount:
+        return Discount(**data)
+
+
 class LineSerializer(serializers.Serializer):
     line_id = serializers.IntegerField(read_only=True)
     product_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -54,6 +68,9 @@ class LineSerializer(serializers.Serializer):
         max_value=Decimal(100),
         default=Decimal(25),
     )
+    discounts = DiscountSerializer(many=True, required=False, write_only=True)
+    discount_amount = serializers.IntegerField(read_only=True)
+    discount_lines = serializers.JSONField(read_only=True)
     amount = serializers.IntegerField(read_only=True)
     vat_amount = serializers.IntegerField(read_only=True)
 
@@ -83,6 +100,20 @@ class LineSerializer(serializers.Serializer):
                 help_text="Ignored: the catalogue prices it.",
             )
         return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if get_adapter().prices_lines:
+            return {**attrs, "discounts": ()}  # the catalogue decides discounts, as it does prices
+        discounts = tuple(Discount(**item) for item in attrs.get("discounts") or [])
+        if len(discounts) > MAX_DISCOUNTS:
+            raise serializers.ValidationError(
+                {"discounts": f"Give at most {MAX_DISCOUNTS} discounts per line."}
+            )
+        try:
+            check_line_discounts(attrs["quantity"] * attrs["unit_amount"], discounts)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"discounts": error.messages}) from error
+        return {**attrs, "discounts": discounts}
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -124,6 +155,13 @@ class OrderSerializer(serializers.ModelSerializer):
         default="",
         help_text="Customer phone; stored in E.164 (national numbers in the adapter's phone_region).",
     )
+    discount_codes = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        max_length=10,
+        help_text="Discount codes; the adapter turns them into order-level discounts (400 if unknown).",
+    )
+    discount_lines = serializers.JSONField(source="order_discounts", read_only=True)
 
     class Meta:
         model = Order
@@ -134,6 +172,8 @@ class OrderSerializer(serializers.ModelSerializer):
             "currency",
             "email",
             "phone",
+            "discount_codes",
+            "discount_lines",
             "lines",
             "amount",
             "payment",
