@@ -11,7 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from . import payments
+from . import embed, payments
 from .routing import ApiError, JSONDict, Request, Response, Router
 from .sessions import session_event
 
@@ -72,6 +72,9 @@ button{padding:.75rem;border:0;border-radius:8px;font-size:1rem;cursor:pointer}
 def register(router: Router) -> None:
     router.add("GET", "/v1/view/{session_id}", "page_view", view, auth=False)
     router.add("POST", "/v1/view/{session_id}", "page_submit", submit, auth=False)
+    # Inside Dintero's Checkout Web SDK (dintero.embed with a custom endpoint): embed.py.
+    router.add("GET", "/", "page_embed", embedded_view, auth=False)
+    router.add("GET", "/embedResult", "page_embed_result", embed.embed_result, auth=False)
 
 
 def format_amount(amount: int, currency: str) -> str:
@@ -105,17 +108,26 @@ def _rows(order: JSONDict) -> str:
     return "".join(rows)
 
 
-def _form(session_id: str) -> str:
+def _form(session_id: str, embedded: bool) -> str:
     buttons = "".join(
         f'<button class="{css}" type="submit" name="outcome" value="{value}">{label}</button>'
         for value, label, css in BUTTONS
     )
-    return f'<form method="post" action="/v1/view/{escape(session_id)}/">{buttons}</form>'
+    marker = '<input type="hidden" name="embed" value="1">' if embedded else ""
+    return f'<form method="post" action="/v1/view/{escape(session_id)}/">{marker}{buttons}</form>'
 
 
-def render(order: JSONDict, session_id: str, problem: str | None, language: str = "en") -> str:
+def render(
+    order: JSONDict,
+    session_id: str,
+    problem: str | None,
+    language: str = "en",
+    *,
+    embedded: bool = False,
+    script: str = "",
+) -> str:
     reference = escape(str(order.get("merchant_reference", "")))
-    action = f'<p class="notice">{escape(problem)}</p>' if problem else _form(session_id)
+    action = f'<p class="notice">{escape(problem)}</p>' if problem else _form(session_id, embedded)
     return (
         f'<!doctype html><html lang="{escape(language)}"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width,initial-scale=1">'
@@ -124,7 +136,7 @@ def render(order: JSONDict, session_id: str, problem: str | None, language: str 
         f"<title>Dintero emulator checkout</title><style>{STYLE}</style></head><body><main>"
         f"<h1>Dintero emulator checkout</h1><p class=muted>Order {reference} · "
         f"session {escape(session_id)}</p><table>{_rows(order)}</table>{action}"
-        "</main></body></html>"
+        f"</main>{script}</body></html>"
     )
 
 
@@ -150,6 +162,24 @@ def view(rt: Runtime, request: Request) -> Response:
         return Response.html(200, render(session.body["order"], session_id, problem, page_language(request)))
 
 
+def embedded_view(rt: Runtime, request: Request) -> Response:
+    """``GET /?sid=...``: the page as the Web SDK's iframe loads it (embed.py)."""
+    session_id = request.arg("sid") or ""
+    with rt.store.lock:
+        session = rt.store.sessions.get(session_id)
+        if session is None:
+            page = render({"currency": "NOK", "amount": 0}, "", "Unknown payment session.")
+            return Response.html(404, page.replace("</body>", embed.not_found_script(session_id) + "</body>"))
+        problem = payments.payable_problem(rt, session)
+        if problem is None and not any(e["name"] == "VISITED" for e in session.events):
+            session_event(rt, session, "VISITED")
+        order = session.body["order"]
+        summary = {"id": session_id, "order": order, "url": {"return_url": session.body["url"]["return_url"]}}
+        script = embed.loaded_script(session_id, summary)
+        language = page_language(request)
+        return Response.html(200, render(order, session_id, problem, language, embedded=True, script=script))
+
+
 def submit(rt: Runtime, request: Request) -> Response:
     form = parse_qs(request.body.decode("utf-8", "replace"))
     outcome = (form.get("outcome") or [""])[0]
@@ -170,4 +200,13 @@ def submit(rt: Runtime, request: Request) -> Response:
             session = rt.store.sessions[request.params["session_id"]]
             return Response.html(409, render(session.body["order"], session.id, error.message))
     assert result.redirect_url is not None
+    if (form.get("embed") or [""])[0] == "1":
+        with rt.store.lock:
+            reference = str(
+                rt.store.sessions[request.params["session_id"]].body["order"]["merchant_reference"]
+            )
+        page = embed.final_page(
+            request.params["session_id"], outcome, result.transaction_id, reference, result.redirect_url
+        )
+        return Response.html(200, page)
     return Response.redirect(result.redirect_url)
