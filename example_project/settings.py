@@ -150,6 +150,9 @@ DINTERO = {
 }
 
 SHOP_CURRENCY = env("SHOP_CURRENCY", "NOK")
+#: "redirect": the customer goes to Dintero's payment page; "embedded": it is shown in
+#: the shop's own /pay/<order>/ page with Dintero's Web SDK ({% dintero_checkout %}).
+SHOP_CHECKOUT_MODE = env("SHOP_CHECKOUT_MODE", "redirect")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
