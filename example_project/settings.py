@@ -151,7 +151,8 @@ DINTERO = {
 
 SHOP_CURRENCY = env("SHOP_CURRENCY", "NOK")
 #: "redirect": the customer goes to Dintero's payment page; "embedded": it is shown in
-#: the shop's own /pay/<order>/ page with Dintero's Web SDK ({% dintero_checkout %}).
+#: the shop's own /pay/<order>/ page with Dintero's Web SDK ({% dintero_checkout %});
+#: "popout": that page offers the SDK's pop-out window instead.
 SHOP_CHECKOUT_MODE = env("SHOP_CHECKOUT_MODE", "redirect")
 
 REST_FRAMEWORK = {

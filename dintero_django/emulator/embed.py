@@ -15,6 +15,12 @@ What the SDK expects, read from its source (Dintero.Checkout.Web.SDK 0.8.x):
 
 ``href`` is where Dintero would send the customer: the return URL with
 ``transaction_id``/``merchant_reference``/``error``, exactly as the redirect flow.
+
+Pop-out (SDK ``popOut: true``; ``src/popOut.ts``, ``src/checkout.ts``): the iframe opens
+with ``role=pop_out_launcher`` and posts ``ShowPopOutButton``; the SDK's button opens
+``{endpoint}/?role=pop_out_payment&sid=...`` in a window, which posts ``AppLoaded``
+(``context: "popOut"``) to ``window.opener`` and later the final event, also with
+``context: "popOut"``; the SDK then closes the window and runs the page's handlers.
 """
 
 from __future__ import annotations
@@ -39,10 +45,41 @@ FINAL_EVENTS = {
 }
 
 
-def _post(message: JSONDict) -> str:
-    """JS that posts ``message`` to the embedding page (or, opened alone, does nothing)."""
+LAUNCHER = "pop_out_launcher"
+POP_OUT = "pop_out_payment"
+
+
+def _post(message: JSONDict, *, pop_out: bool = False) -> str:
+    """JS that posts ``message`` to the embedding page (the opener for a pop-out window)."""
+    if pop_out:
+        payload = json.dumps({**message, "context": "popOut"}).replace("</", "<\\/")
+        return f"if(window.opener){{window.opener.postMessage({payload},'*');}}"
     payload = json.dumps(message).replace("</", "<\\/")
     return f"if(window.parent!==window){{window.parent.postMessage({payload},'*');}}"
+
+
+def pop_out_loaded_script(session_id: str) -> str:
+    """The pop-out window tells the SDK it is ready (``createPopOutWindow`` waits for it)."""
+    return f"<script>{_post({'type': 'AppLoaded', 'sid': session_id}, pop_out=True)}</script>"
+
+
+def launcher_script(session_id: str, language: str) -> str:
+    """The iframe of ``popOut: true`` asks the SDK to show its pop-out button."""
+    button: JSONDict = {
+        "type": "ShowPopOutButton",
+        "sid": session_id,
+        "styles": {"background": "#1a59d8", "color": "#fff", "padding": "12px 20px", "borderRadius": "8px"},
+        "openLabel": "Pay in a pop-out window",
+        "focusLabel": "Show the payment window",
+        "closeLabel": "Close",
+        "descriptionLabel": "The payment continues in a pop-out window.",
+        "top": "16",
+        "left": "16",
+        "right": "16",
+        "language": language,
+        "disabled": "false",
+    }
+    return f"<script>{_post(button)}</script>"
 
 
 def loaded_script(session_id: str, session: JSONDict) -> str:
@@ -62,7 +99,9 @@ def not_found_script(session_id: str) -> str:
     return f"<script>{_post({'type': 'SessionNotFound', 'sid': session_id})}</script>"
 
 
-def final_page(session_id: str, outcome: str, transaction_id: str | None, reference: str, href: str) -> str:
+def final_page(
+    session_id: str, outcome: str, transaction_id: str | None, reference: str, href: str, *, pop_out: bool
+) -> str:
     """The page the form answers inside the SDK: post the final event, nothing else.
 
     Opened outside an iframe it follows ``href`` itself, like the redirect flow.
@@ -74,10 +113,11 @@ def final_page(session_id: str, outcome: str, transaction_id: str | None, refere
     if kind == "SessionPaymentError":
         message["error"] = "authorization" if outcome == "DECLINED" else "failed"
     follow = f"else{{window.location.assign({json.dumps(href)});}}"
+    script = _post(message, pop_out=pop_out) + follow
     return (
         '<!doctype html><html lang=en><head><meta charset=utf-8><link rel=icon href="data:,">'
         f"<title>Payment finished</title></head><body><p>Payment finished.</p>"
-        f"<script>{_post(message)}{follow}</script></body></html>"
+        f"<script>{script}</script></body></html>"
     )
 
 

@@ -108,12 +108,12 @@ def _rows(order: JSONDict) -> str:
     return "".join(rows)
 
 
-def _form(session_id: str, embedded: bool) -> str:
+def _form(session_id: str, embedded: str) -> str:
     buttons = "".join(
         f'<button class="{css}" type="submit" name="outcome" value="{value}">{label}</button>'
         for value, label, css in BUTTONS
     )
-    marker = '<input type="hidden" name="embed" value="1">' if embedded else ""
+    marker = f'<input type="hidden" name="embed" value="{escape(embedded)}">' if embedded else ""
     return f'<form method="post" action="/v1/view/{escape(session_id)}/">{marker}{buttons}</form>'
 
 
@@ -123,7 +123,7 @@ def render(
     problem: str | None,
     language: str = "en",
     *,
-    embedded: bool = False,
+    embedded: str = "",
     script: str = "",
 ) -> str:
     reference = escape(str(order.get("merchant_reference", "")))
@@ -175,9 +175,18 @@ def embedded_view(rt: Runtime, request: Request) -> Response:
             session_event(rt, session, "VISITED")
         order = session.body["order"]
         summary = {"id": session_id, "order": order, "url": {"return_url": session.body["url"]["return_url"]}}
-        script = embed.loaded_script(session_id, summary)
         language = page_language(request)
-        return Response.html(200, render(order, session_id, problem, language, embedded=True, script=script))
+        role = request.arg("role")
+        if role == embed.POP_OUT:
+            script = embed.pop_out_loaded_script(session_id)
+            page = render(order, session_id, problem, language, embedded="popout", script=script)
+            return Response.html(200, page)
+        script = embed.loaded_script(session_id, summary)
+        if role == embed.LAUNCHER:
+            script += embed.launcher_script(session_id, language)
+            notice = "The payment continues in a pop-out window."
+            return Response.html(200, render(order, session_id, notice, language, script=script))
+        return Response.html(200, render(order, session_id, problem, language, embedded="1", script=script))
 
 
 def submit(rt: Runtime, request: Request) -> Response:
@@ -200,13 +209,19 @@ def submit(rt: Runtime, request: Request) -> Response:
             session = rt.store.sessions[request.params["session_id"]]
             return Response.html(409, render(session.body["order"], session.id, error.message))
     assert result.redirect_url is not None
-    if (form.get("embed") or [""])[0] == "1":
+    embedded = (form.get("embed") or [""])[0]
+    if embedded in ("1", "popout"):
         with rt.store.lock:
             reference = str(
                 rt.store.sessions[request.params["session_id"]].body["order"]["merchant_reference"]
             )
         page = embed.final_page(
-            request.params["session_id"], outcome, result.transaction_id, reference, result.redirect_url
+            request.params["session_id"],
+            outcome,
+            result.transaction_id,
+            reference,
+            result.redirect_url,
+            pop_out=embedded == "popout",
         )
         return Response.html(200, page)
     return Response.redirect(result.redirect_url)

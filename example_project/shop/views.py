@@ -28,8 +28,14 @@ from .models import Product
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], page: str) -> HttpResponse:
-    embedded = getattr(settings, "SHOP_CHECKOUT_MODE", "redirect") == "embedded"
-    context = {"cart_count": Cart(request.session).count, "page": page, "embedded": embedded, **context}
+    mode = getattr(settings, "SHOP_CHECKOUT_MODE", "redirect")
+    context = {
+        "cart_count": Cart(request.session).count,
+        "page": page,
+        "embedded": mode in ("embedded", "popout"),
+        "sdk_mode": "popout" if mode == "popout" else "embed",
+        **context,
+    }
     return render(request, f"shop/{template}", context)
 
 
@@ -110,7 +116,7 @@ def order_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 def pay(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
-    """The embedded checkout (SHOP_CHECKOUT_MODE = "embedded"): only for the order's owner."""
+    """The embedded checkout (SHOP_CHECKOUT_MODE "embedded" or "popout"): only for the order's owner."""
     owner = Q(customer=request.user) if request.user.is_authenticated else Q(pk__in=[])
     key = request.session.get(GUEST_KEY, "")
     if key:

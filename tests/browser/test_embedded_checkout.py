@@ -80,3 +80,28 @@ def test_a_forged_event_never_marks_the_order_paid(
     assert PAY_PAGE.search(page.url)
     payment = Payment.objects.get(session_id=sid)
     assert payment.state == Payment.State.AWAITING
+
+
+def test_customer_pays_in_the_pop_out_window(
+    demo_shop: Shop, settings: Any, page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    from playwright.sync_api import expect
+
+    settings.SHOP_CHECKOUT_MODE = "popout"
+    page.goto(demo_shop.url + "/")
+    page.get_by_test_id("add-trail-map").click()
+    page.goto(demo_shop.url + "/checkout/")
+    page.get_by_test_id("pay-button").click()
+    page.wait_for_url(PAY_PAGE)
+    launch = page.locator("#dintero-checkout-sdk-launch-pop-out")
+    expect(launch).to_have_text("Pay in a pop-out window")
+    screenshot("01-pop-out-button")
+
+    with page.expect_popup() as opened:
+        launch.click()
+    window = opened.value
+    window.get_by_role("button", name="Authorize", exact=True).click()
+
+    page.wait_for_url(ORDER_PAGE)
+    expect(page.get_by_test_id("payment-state")).to_have_attribute("data-state", "authorized")
+    screenshot("02-authorized")

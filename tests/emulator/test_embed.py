@@ -72,3 +72,31 @@ def test_embed_result_page(api: Api) -> None:
     page = requests.get(f"{api.url}/embedResult/", params={"sid": "x", "error": "cancelled"}, timeout=10)
 
     assert page.status_code == 200 and "not completed" in page.text
+
+
+def _opener_messages(html: str) -> list[dict[str, Any]]:
+    return [json.loads(raw) for raw in re.findall(r"window\.opener\.postMessage\((\{.*?\}),'\*'\)", html)]
+
+
+def test_pop_out_launcher_asks_for_the_sdk_button(api: Api) -> None:
+    session_id = api.create_session()
+
+    page = requests.get(f"{api.url}/", params={"sid": session_id, "role": "pop_out_launcher"}, timeout=10)
+
+    types = [message["type"] for message in _messages(page.text)]
+    assert types == ["SessionLoaded", "ShowPopOutButton"]
+    assert 'name="outcome"' not in page.text, "the launcher has no payment buttons"
+
+
+def test_pop_out_window_talks_to_its_opener(api: Api) -> None:
+    session_id = api.create_session()
+
+    page = requests.get(f"{api.url}/", params={"sid": session_id, "role": "pop_out_payment"}, timeout=10)
+    answer = requests.post(
+        f"{api.url}/v1/view/{session_id}/", data={"outcome": "DECLINED", "embed": "popout"}, timeout=10
+    )
+
+    assert _opener_messages(page.text) == [{"type": "AppLoaded", "sid": session_id, "context": "popOut"}]
+    [event] = _opener_messages(answer.text)
+    assert event["type"] == "SessionPaymentError" and event["context"] == "popOut"
+    assert event["error"] == "authorization" and "error=authorization" in event["href"]
