@@ -19,7 +19,10 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from .conf import DinteroSettings, get_settings
+from .customer import CustomerDetails, apply_customer
+from .discounts import Discount, GiftCard, check_gift_cards, check_line_discounts
 from .exceptions import DinteroConfigurationError
+from .language import DEFAULT_LANGUAGES, dintero_language, with_language
 from .models import MAX_AMOUNT, Order, OrderLine, Payment
 
 
@@ -33,6 +36,19 @@ class LineInput:
     vat_percent: Decimal = Decimal(25)
     product_id: str = ""
     type: str = OrderLine.Type.PHYSICAL
+    discounts: tuple[Discount, ...] = ()
+
+    def as_fields(self) -> dict[str, Any]:
+        """The OrderLine fields; ValidationError when the discounts exceed the line."""
+        gross = self.quantity * self.unit_amount
+        discount = check_line_discounts(gross, self.discounts)
+        fields = {key: value for key, value in vars(self).items() if key != "discounts"}
+        return {
+            **fields,
+            "amount": gross - discount,
+            "discount_amount": discount,
+            "discount_lines": [d.as_json(n) for n, d in enumerate(self.discounts, start=1)],
+        }
 
 
 #: The longest ``delay_callback`` Dintero honours: "The maximum delay is 60 seconds"
@@ -49,6 +65,11 @@ def _number(value: Decimal) -> int | float:
 
 class DefaultOrderAdapter:
     """Builds the Orders-API draft and the Checkout session from our models."""
+
+    #: Region (ISO 3166-1 alpha-2) in which national phone numbers are read.
+    phone_region = "NO"
+    #: Django language -> the checkout's ``language`` code (docs/adapters.md, "Language").
+    checkout_languages: dict[str, str] = DEFAULT_LANGUAGES
 
     def __init__(self, conf: DinteroSettings | None = None) -> None:
         self.conf = conf or get_settings()
@@ -109,6 +130,21 @@ class DefaultOrderAdapter:
         if not any(line.type in PRODUCT_TYPES and line.quantity * line.unit_amount > 0 for line in lines):
             raise ValidationError(_("An order needs at least one product line with a price to pay."))
 
+    def order_discounts(self, lines: list[LineInput], codes: list[str], request: Any) -> list[Discount]:
+        """Order-level discounts for the customer's discount codes (docs/adapters.md).
+
+        Raise ``django.core.exceptions.ValidationError`` for a code you do not accept
+        (the storefront answers 400). Each returned discount is spread over the lines
+        exactly; together they must not exceed the order. The default knows no codes.
+        """
+        if codes:
+            raise ValidationError(_("Unknown discount code."))
+        return []
+
+    def gift_cards(self, order: Order, amount: int) -> list[GiftCard]:
+        """A gift card paying part of ``amount`` (spec ``order.gift_cards``); default none."""
+        return []
+
     # -- Orders API ------------------------------------------------------
 
     def draft_body(self, order: Order, lines: list[OrderLine]) -> dict[str, Any]:
@@ -148,9 +184,39 @@ class DefaultOrderAdapter:
                 "items": [self.session_item(line) for line in lines],
             },
         }
-        if order.email:
-            body["customer"] = {"email": order.email}
-        return body
+        self.add_discounts(body["order"], order, payment.amount)
+        if self.auto_capture(order, lines):
+            body["configuration"] = {"auto_capture": True}
+        return apply_customer(body, self.customer_details(order), self.phone_region)
+
+    def auto_capture(self, order: Order, lines: list[OrderLine]) -> bool:
+        """Let Dintero capture right after authorization (spec ``AutoCaptureConfiguration``).
+
+        Default: never. A shop that delivers at once (all-digital orders, say) returns
+        True; the capture then arrives like any capture made outside the app and is
+        recorded once in the Orders API (docs/adapters.md, "Auto-capture").
+        """
+        return False
+
+    def add_discounts(self, session_order: dict[str, Any], order: Order, amount: int) -> None:
+        """Order-level ``discount_lines``, ``discount_codes`` and ``gift_cards`` (spec SessionOrder)."""
+        if order.order_discounts:
+            session_order["discount_lines"] = order.order_discounts
+        if order.discount_codes:
+            session_order["discount_codes"] = order.discount_codes
+        cards = self.gift_cards(order, amount)
+        check_gift_cards(cards, amount)
+        if cards:
+            session_order["gift_cards"] = [card.as_json() for card in cards]
+
+    def customer_details(self, order: Order) -> CustomerDetails:
+        """Who pays, to prefill the checkout (docs/adapters.md, "Prefilled customer").
+
+        The default knows the email and phone the storefront stored. Override to add
+        addresses, a customer id or ``customer_type="b2b"`` from the shop's own records;
+        empty or invalid values are left out of the session for you.
+        """
+        return CustomerDetails(email=order.email, phone=order.phone)
 
     def session_item(self, line: OrderLine) -> dict[str, Any]:
         return {
@@ -162,9 +228,18 @@ class DefaultOrderAdapter:
             "vat_amount": line.vat_amount,
             "vat": _number(line.vat_percent),
             "type": line.type if line.type != OrderLine.Type.SHIPPING else "shipping",
+            **({"discount_lines": line.discount_lines} if line.discount_lines else {}),
         }
 
     # -- URLs ------------------------------------------------------------
+
+    def checkout_language(self, django_language: str | None) -> str | None:
+        """The checkout's language for the active Django language (None: Dintero's default)."""
+        return dintero_language(django_language, self.checkout_languages)
+
+    def checkout_url(self, payment: Payment, django_language: str | None) -> str:
+        """The session URL the customer opens, in their language (a ``language`` query)."""
+        return with_language(payment.session_url, self.checkout_language(django_language))
 
     def site_url(self) -> str:
         if self.conf.SITE_URL:

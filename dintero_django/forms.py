@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 
 from .models import MAX_AMOUNT, Operation
 from .payment_products import needs_whole_lines, whole_lines_message
-from .services.balances import LineBalance, whole_quantity
+from .services.balances import LineBalance, units_left, whole_quantity
 
 
 def _one_of(allowed: set[int], payment_product_type: str) -> Any:
@@ -65,8 +65,6 @@ class MoneyOperationForm(forms.Form):
             }
 
     def _quantity_field(self, balance: LineBalance) -> forms.Field:
-        room = balance.capturable if self.kind == Operation.Kind.CAPTURE else balance.refundable
-        unit = balance.line.unit_amount
         if self.whole_lines:
             whole = whole_quantity(balance, self.kind)
             choices = [(0, "0")] + ([(whole, str(whole))] if whole else [])
@@ -79,7 +77,7 @@ class MoneyOperationForm(forms.Form):
         return forms.IntegerField(
             required=False,
             min_value=0,
-            max_value=room // unit if unit else 0,
+            max_value=units_left(balance, self.kind),  # exact with discounts (discounts.py)
             label=balance.line.description,
         )
 

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The active language (Accept-Language) is the checkout's language (docs/adapters.md).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -105,6 +107,7 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("sv", "Svenska"), ("da", "Dansk"), ("fi", "Suomi")]
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
 STATIC_URL = "static/"
@@ -147,6 +150,10 @@ DINTERO = {
 }
 
 SHOP_CURRENCY = env("SHOP_CURRENCY", "NOK")
+#: "redirect": the customer goes to Dintero's payment page; "embedded": it is shown in
+#: the shop's own /pay/<order>/ page with Dintero's Web SDK ({% dintero_checkout %});
+#: "popout": that page offers the SDK's pop-out window instead.
+SHOP_CHECKOUT_MODE = env("SHOP_CHECKOUT_MODE", "redirect")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

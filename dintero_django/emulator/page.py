@@ -6,11 +6,12 @@ merchant's ``return_url`` exactly like Dintero's checkout and schedules the call
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
-from . import payments
+from . import embed, payments
 from .routing import ApiError, JSONDict, Request, Response, Router
 from .sessions import session_event
 
@@ -38,6 +39,9 @@ ZERO_DECIMAL = frozenset(
         "XPF",
     }
 )
+
+#: A language code as the Web SDK passes it (``no``, ``en``, ``sv``, or a tag like ``nb-NO``).
+LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 
 BUTTONS = (
     ("AUTHORIZED", "Authorize", "primary"),
@@ -68,6 +72,9 @@ button{padding:.75rem;border:0;border-radius:8px;font-size:1rem;cursor:pointer}
 def register(router: Router) -> None:
     router.add("GET", "/v1/view/{session_id}", "page_view", view, auth=False)
     router.add("POST", "/v1/view/{session_id}", "page_submit", submit, auth=False)
+    # Inside Dintero's Checkout Web SDK (dintero.embed with a custom endpoint): embed.py.
+    router.add("GET", "/", "page_embed", embedded_view, auth=False)
+    router.add("GET", "/embedResult", "page_embed_result", embed.embed_result, auth=False)
 
 
 def format_amount(amount: int, currency: str) -> str:
@@ -101,27 +108,42 @@ def _rows(order: JSONDict) -> str:
     return "".join(rows)
 
 
-def _form(session_id: str) -> str:
+def _form(session_id: str, embedded: str) -> str:
     buttons = "".join(
         f'<button class="{css}" type="submit" name="outcome" value="{value}">{label}</button>'
         for value, label, css in BUTTONS
     )
-    return f'<form method="post" action="/v1/view/{escape(session_id)}/">{buttons}</form>'
+    marker = f'<input type="hidden" name="embed" value="{escape(embedded)}">' if embedded else ""
+    return f'<form method="post" action="/v1/view/{escape(session_id)}/">{marker}{buttons}</form>'
 
 
-def render(order: JSONDict, session_id: str, problem: str | None) -> str:
+def render(
+    order: JSONDict,
+    session_id: str,
+    problem: str | None,
+    language: str = "en",
+    *,
+    embedded: str = "",
+    script: str = "",
+) -> str:
     reference = escape(str(order.get("merchant_reference", "")))
-    action = f'<p class="notice">{escape(problem)}</p>' if problem else _form(session_id)
+    action = f'<p class="notice">{escape(problem)}</p>' if problem else _form(session_id, embedded)
     return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<!doctype html><html lang="{escape(language)}"><head><meta charset=utf-8>'
         '<meta name=viewport content="width=device-width,initial-scale=1">'
         # An empty inline icon: without any, browsers ask for /favicon.ico (a 404).
         '<link rel=icon href="data:,">'
         f"<title>Dintero emulator checkout</title><style>{STYLE}</style></head><body><main>"
         f"<h1>Dintero emulator checkout</h1><p class=muted>Order {reference} · "
         f"session {escape(session_id)}</p><table>{_rows(order)}</table>{action}"
-        "</main></body></html>"
+        f"</main>{script}</body></html>"
     )
+
+
+def page_language(request: Request) -> str:
+    """The ``language`` query the Web SDK adds to the checkout URL (src/url.ts); en by default."""
+    language = request.arg("language") or ""
+    return language if LANGUAGE.match(language) else "en"
 
 
 def _not_found() -> Response:
@@ -137,7 +159,34 @@ def view(rt: Runtime, request: Request) -> Response:
         problem = payments.payable_problem(rt, session)
         if problem is None and not any(e["name"] == "VISITED" for e in session.events):
             session_event(rt, session, "VISITED")
-        return Response.html(200, render(session.body["order"], session_id, problem))
+        return Response.html(200, render(session.body["order"], session_id, problem, page_language(request)))
+
+
+def embedded_view(rt: Runtime, request: Request) -> Response:
+    """``GET /?sid=...``: the page as the Web SDK's iframe loads it (embed.py)."""
+    session_id = request.arg("sid") or ""
+    with rt.store.lock:
+        session = rt.store.sessions.get(session_id)
+        if session is None:
+            page = render({"currency": "NOK", "amount": 0}, "", "Unknown payment session.")
+            return Response.html(404, page.replace("</body>", embed.not_found_script(session_id) + "</body>"))
+        problem = payments.payable_problem(rt, session)
+        if problem is None and not any(e["name"] == "VISITED" for e in session.events):
+            session_event(rt, session, "VISITED")
+        order = session.body["order"]
+        summary = {"id": session_id, "order": order, "url": {"return_url": session.body["url"]["return_url"]}}
+        language = page_language(request)
+        role = request.arg("role")
+        if role == embed.POP_OUT:
+            script = embed.pop_out_loaded_script(session_id)
+            page = render(order, session_id, problem, language, embedded="popout", script=script)
+            return Response.html(200, page)
+        script = embed.loaded_script(session_id, summary)
+        if role == embed.LAUNCHER:
+            script += embed.launcher_script(session_id, language)
+            notice = "The payment continues in a pop-out window."
+            return Response.html(200, render(order, session_id, notice, language, script=script))
+        return Response.html(200, render(order, session_id, problem, language, embedded="1", script=script))
 
 
 def submit(rt: Runtime, request: Request) -> Response:
@@ -160,4 +209,19 @@ def submit(rt: Runtime, request: Request) -> Response:
             session = rt.store.sessions[request.params["session_id"]]
             return Response.html(409, render(session.body["order"], session.id, error.message))
     assert result.redirect_url is not None
+    embedded = (form.get("embed") or [""])[0]
+    if embedded in ("1", "popout"):
+        with rt.store.lock:
+            reference = str(
+                rt.store.sessions[request.params["session_id"]].body["order"]["merchant_reference"]
+            )
+        page = embed.final_page(
+            request.params["session_id"],
+            outcome,
+            result.transaction_id,
+            reference,
+            result.redirect_url,
+            pop_out=embedded == "popout",
+        )
+        return Response.html(200, page)
     return Response.redirect(result.redirect_url)

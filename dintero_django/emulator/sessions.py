@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import transitions
 from . import validation as v
+from .customer import check_customer
+from .discounts import check_discounts
 from .routing import ApiError, JSONDict, Request, Response, Router, invalid, not_found
 from .state import Session, checkout_id, new_uuid, parse_iso
 from .views import session_json
@@ -185,6 +187,8 @@ def create_session(rt: Runtime, request: Request) -> Response:
     metadata = v.string_map(body, "metadata", "") or {}
     configuration = v.obj(body, "configuration", "", required=False) or {}
     customer = v.obj(body, "customer", "", required=False)
+    check_customer(body)
+    check_discounts(body)
     now = rt.clock.now()
     stored: JSONDict = {
         "profile_id": profile_id,

@@ -50,6 +50,11 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, default="NOK", validators=[currency_validator])
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     email = models.EmailField(blank=True)
+    phone = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Customer phone in E.164 (+4799999999); prefills the checkout (docs: adapters).",
+    )
     revision = models.PositiveIntegerField(
         default=1,
         help_text="Local change counter; the draft is current when it equals synced_revision.",
@@ -65,6 +70,14 @@ class Order(models.Model):
         unique=True,
         help_text="Dintero order_id; also the checkout merchant_reference. Chosen locally when "
         "the order is placed, so a lost complete response can be checked by reading it back.",
+    )
+    discount_codes = models.JSONField(
+        default=list, blank=True, help_text="Discount codes the customer entered (spec order.discount_codes)."
+    )
+    order_discounts = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Order-level discounts (spec order.discount_lines); already spread over the lines.",
     )
     dintero_order_uuid = models.CharField(max_length=64, blank=True, help_text="Dintero order id (UUID).")
     completed = models.BooleanField(default=False, help_text="The Dintero draft was completed.")
@@ -120,7 +133,14 @@ class OrderLine(models.Model):
         validators=[MaxValueValidator(MAX_AMOUNT)], help_text="Unit price incl. VAT, minor units."
     )
     amount = models.PositiveBigIntegerField(
-        editable=False, help_text="quantity x unit_amount, minor units (kept by save())."
+        editable=False, help_text="quantity x unit_amount - discount_amount, minor units (kept by save())."
+    )
+    discount_amount = models.PositiveBigIntegerField(
+        default=0,
+        help_text="Sum of discount_lines: what the line's discounts take off, minor units incl. VAT.",
+    )
+    discount_lines = models.JSONField(
+        default=list, blank=True, help_text="The line's discounts as sent to Dintero (spec DiscountItem)."
     )
     vat_percent = models.DecimalField(
         max_digits=5,
@@ -140,7 +160,7 @@ class OrderLine(models.Model):
         return f"{self.quantity} x {self.description}"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.amount = self.quantity * self.unit_amount
+        self.amount = self.quantity * self.unit_amount - self.discount_amount
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
+from ..discounts import cumulative, units_done, units_value
 from ..exceptions import PaymentError
 from ..models import Operation, OrderLine, Payment
 
@@ -39,9 +41,13 @@ class LineBalance:
 
 def whole_quantity(balance: LineBalance, kind: str) -> int:
     """The line's quantity left to capture / refund, when that is a whole number of units."""
-    room = balance.capturable if kind == Operation.Kind.CAPTURE else balance.refundable
-    unit = balance.line.unit_amount
-    return room // unit if unit and room > 0 and room % unit == 0 else 0
+    line = balance.line
+    moved = [balance.captured] if kind == Operation.Kind.CAPTURE else [balance.captured, balance.refunded]
+    # Whole units only when what moved so far ends on a unit boundary (exact with discounts).
+    aligned = all(
+        cumulative(line.amount, line.quantity, units_done(line.amount, line.quantity, m)) == m for m in moved
+    )
+    return units_left(balance, kind) if aligned else 0
 
 
 def line_balances(payment: Payment) -> list[LineBalance]:
@@ -108,7 +114,7 @@ def items_for(
             line = by_id.get(number)
             if line is None:
                 raise PaymentError(f"Order has no line {number}.")
-            value = line.unit_amount * quantity
+            value = _units_value(balances, number, kind, quantity)
             if value > room[number]:
                 raise PaymentError(f"Line {number}: {value} exceeds the {room[number]} left to {kind} on it.")
             items.append({"line_id": number, "amount": value, "quantity": quantity})
@@ -126,9 +132,28 @@ def quantity_of(line: OrderLine, amount: int) -> int | float:
     """The quantity an amount of a line stands for, sent on every captured / refunded line:
     whole units when it divides evenly, else the fraction (the spec's quantity is a number,
     and a quantity of 0 is refused)."""
-    unit = line.unit_amount
-    if not unit:
+    if not line.amount or not line.quantity:
         return line.quantity
-    if amount % unit == 0:
-        return amount // unit
-    return float(f"{amount / unit:.4g}")  # 4 significant digits: never 0 for a positive amount
+    units = Fraction(amount * line.quantity, line.amount)  # the line's discounted unit price
+    if units.denominator == 1:
+        return int(units)
+    return float(f"{float(units):.4g}")  # 4 significant digits: never 0 for a positive amount
+
+
+def _units_value(balances: list[LineBalance], number: int, kind: str, units: int) -> int:
+    """``units`` of line ``number`` in minor units: exact over any sequence, with discounts."""
+    balance = next(b for b in balances if b.line.line_id == number)
+    left = units_left(balance, kind)
+    if units > left:
+        raise PaymentError(f"Line {number}: {units} unit(s) exceeds the {left} unit(s) left to {kind} on it.")
+    moved = balance.captured if kind == Kind.CAPTURE else balance.refunded
+    return units_value(balance.line.amount, balance.line.quantity, moved, units)
+
+
+def units_left(balance: LineBalance, kind: str) -> int:
+    """Units of the line still to capture or refund (exact with discounts; see discounts.py)."""
+    line = balance.line
+    captured = units_done(line.amount, line.quantity, balance.captured)
+    if kind == Kind.CAPTURE:
+        return line.quantity - captured if balance.capturable else 0
+    return captured - units_done(line.amount, line.quantity, balance.refunded) if balance.refundable else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -34,7 +34,10 @@ def create_order(
     customer: Any = None,
     guest_key: str = "",
     email: str = "",
+    phone: str = "",
     shop_reference: str = "",
+    discount_codes: Sequence[str] = (),
+    order_discounts: Sequence[dict[str, Any]] = (),
 ) -> Order:
     """Create an order with its lines in one transaction (the draft follows on commit)."""
     with transaction.atomic():
@@ -46,6 +49,9 @@ def create_order(
                         customer=customer,
                         guest_key=guest_key,
                         email=email,
+                        phone=phone,
+                        discount_codes=list(discount_codes),
+                        order_discounts=list(order_discounts),
                         shop_reference=shop_reference,
                         dintero_order_id=new_order_id(),
                     )
@@ -55,7 +61,7 @@ def create_order(
         else:  # pragma: no cover - 36**9 ids make this practically impossible
             raise RuntimeError("could not allocate a unique order_id")
         OrderLine.objects.bulk_create(
-            OrderLine(order=order, line_id=number, amount=line.quantity * line.unit_amount, **vars(line))
+            OrderLine(order=order, line_id=number, **line.as_fields())
             for number, line in enumerate(lines, start=1)
         )
     # The post_save receiver already scheduled the draft; it reads the lines

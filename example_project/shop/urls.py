@@ -11,4 +11,5 @@ urlpatterns = [
     path("cart/clear/", views.cart_clear, name="cart-clear"),
     path("checkout/", views.checkout, name="checkout"),
     path("order/<uuid:public_id>/", views.order_detail, name="order"),
+    path("pay/<uuid:public_id>/", views.pay, name="pay"),
 ]

@@ -2,8 +2,9 @@
 
 The cart lives in the session. The checkout and order pages are driven by
 static/shop/shop.js, which calls ``/api/dintero/orders/`` (create, checkout,
-status) like any single-page storefront would. Nothing here imports
-dintero_django: the shop uses only the app's public pieces (REST, signals, admin).
+status) like any single-page storefront would. The shop uses only the app's public
+pieces (REST, signals, admin, and for the embedded checkout the ``{% dintero_checkout %}``
+tag with the storefront's ownership rule: the Order model and the guest-key name).
 """
 
 from __future__ import annotations
@@ -11,10 +12,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
+
+from dintero_django.contrib.rest_framework.views import GUEST_KEY
+from dintero_django.models import Order
 
 from .cart import Cart, InvalidQuantity, is_number, parse_quantity, summarize
 from .catalog import currency
@@ -22,7 +28,14 @@ from .models import Product
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], page: str) -> HttpResponse:
-    context = {"cart_count": Cart(request.session).count, "page": page, **context}
+    mode = getattr(settings, "SHOP_CHECKOUT_MODE", "redirect")
+    context = {
+        "cart_count": Cart(request.session).count,
+        "page": page,
+        "embedded": mode in ("embedded", "popout"),
+        "sdk_mode": "popout" if mode == "popout" else "embed",
+        **context,
+    }
     return render(request, f"shop/{template}", context)
 
 
@@ -99,6 +112,17 @@ def order_detail(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
     """
     context = {"public_id": public_id, "error": request.GET.get("error", "")[:32]}
     return _render(request, "order.html", context, "order")
+
+
+@require_GET
+def pay(request: HttpRequest, public_id: uuid.UUID) -> HttpResponse:
+    """The embedded checkout (SHOP_CHECKOUT_MODE "embedded" or "popout"): only for the order's owner."""
+    owner = Q(customer=request.user) if request.user.is_authenticated else Q(pk__in=[])
+    key = request.session.get(GUEST_KEY, "")
+    if key:
+        owner |= Q(guest_key=key, customer__isnull=True)
+    order = get_object_or_404(Order.objects.filter(owner), public_id=public_id)
+    return _render(request, "pay.html", {"order": order}, "pay")
 
 
 def _int(value: str) -> int:

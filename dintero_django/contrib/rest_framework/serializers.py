@@ -6,13 +6,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ...adapters import LineInput, get_adapter
+from ...customer import InvalidPhone, normalise_phone
+from ...discounts import DISCOUNT_TYPES, Discount, check_line_discounts
 from ...models import MAX_AMOUNT, Order, OrderLine, Payment
 
 MAX_LINES = 100
+MAX_DISCOUNTS = 10
 
 #: The storefront queryset joins each order's active payment under this name (one query
 #: less than prefetching it), and marks that it did with the payment's id (None: no payment).
@@ -38,6 +42,18 @@ class StrictIntegerField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
+class DiscountSerializer(serializers.Serializer):
+    """One discount on a line (spec DiscountItem); the adapter may re-check or replace it."""
+
+    amount = StrictIntegerField(min_value=1, max_value=MAX_AMOUNT)
+    description = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    discount_type = serializers.ChoiceField(choices=DISCOUNT_TYPES, default="manual")
+    discount_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+
+    def to_discount(self, data: dict[str, Any]) -> Discount:
+        return Discount(**data)
+
+
 class LineSerializer(serializers.Serializer):
     line_id = serializers.IntegerField(read_only=True)
     product_id = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
@@ -52,6 +68,9 @@ class LineSerializer(serializers.Serializer):
         max_value=Decimal(100),
         default=Decimal(25),
     )
+    discounts = DiscountSerializer(many=True, required=False, write_only=True)
+    discount_amount = serializers.IntegerField(read_only=True)
+    discount_lines = serializers.JSONField(read_only=True)
     amount = serializers.IntegerField(read_only=True)
     vat_amount = serializers.IntegerField(read_only=True)
 
@@ -82,9 +101,23 @@ class LineSerializer(serializers.Serializer):
             )
         return fields
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if get_adapter().prices_lines:
+            return {**attrs, "discounts": ()}  # the catalogue decides discounts, as it does prices
+        discounts = tuple(Discount(**item) for item in attrs.get("discounts") or [])
+        if len(discounts) > MAX_DISCOUNTS:
+            raise serializers.ValidationError(
+                {"discounts": f"Give at most {MAX_DISCOUNTS} discounts per line."}
+            )
+        try:
+            check_line_discounts(attrs["quantity"] * attrs["unit_amount"], discounts)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError({"discounts": error.messages}) from error
+        return {**attrs, "discounts": discounts}
+
 
 class PaymentSerializer(serializers.ModelSerializer):
-    checkout_url = serializers.CharField(source="session_url", read_only=True)
+    checkout_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Payment
@@ -103,6 +136,10 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def get_checkout_url(self, payment: Payment) -> str:
+        """The session URL in the request's language (the active Django language)."""
+        return get_adapter().checkout_url(payment, get_language())
+
 
 class OrderSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
@@ -111,6 +148,20 @@ class OrderSerializer(serializers.ModelSerializer):
     amount = serializers.SerializerMethodField()
     payment = serializers.SerializerMethodField()
     checkout_error = serializers.SerializerMethodField()
+    phone = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Customer phone; stored in E.164 (national numbers in the adapter's phone_region).",
+    )
+    discount_codes = serializers.ListField(
+        child=serializers.CharField(max_length=64),
+        required=False,
+        max_length=10,
+        help_text="Discount codes; the adapter turns them into order-level discounts (400 if unknown).",
+    )
+    discount_lines = serializers.JSONField(source="order_discounts", read_only=True)
 
     class Meta:
         model = Order
@@ -120,6 +171,9 @@ class OrderSerializer(serializers.ModelSerializer):
             "status",
             "currency",
             "email",
+            "phone",
+            "discount_codes",
+            "discount_lines",
             "lines",
             "amount",
             "payment",
@@ -157,6 +211,14 @@ class OrderSerializer(serializers.ModelSerializer):
         if len(value) != 3 or not value.isalpha() or not value.isupper():
             raise serializers.ValidationError(_("Use an ISO 4217 code in capitals, such as NOK."))
         return value
+
+    def validate_phone(self, value: str) -> str:
+        if not value.strip():
+            return ""
+        try:
+            return normalise_phone(value, get_adapter().phone_region)
+        except InvalidPhone as error:
+            raise serializers.ValidationError(str(error)) from error
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not 1 <= len(lines) <= MAX_LINES:

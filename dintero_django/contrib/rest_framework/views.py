@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
 from ...adapters import get_adapter
+from ...discounts import check_gift_cards, with_order_discounts
 from ...models import Order, Payment
 from ...services.orders import create_order
 from ...tasks import enqueue_checkout
@@ -105,12 +106,24 @@ class OrderViewSet(
         try:
             lines = adapter.prepare_lines(serializer.to_line_inputs(), self.request)
             adapter.validate_lines(lines, self.request)
+            for line in lines:
+                line.as_fields()  # discounts the adapter gave: none larger than its line
         except DjangoValidationError as error:
             raise ValidationError({"lines": error.messages}) from error
+        codes = list(serializer.validated_data.get("discount_codes") or [])
+        try:
+            lines, order_discounts = with_order_discounts(
+                lines, adapter.order_discounts(lines, codes, self.request)
+            )
+        except DjangoValidationError as error:
+            raise ValidationError({"discount_codes": error.messages}) from error
         order = create_order(
             lines,
             currency=serializer.validated_data["currency"],
             email=serializer.validated_data.get("email", ""),
+            phone=serializer.validated_data.get("phone", ""),
+            discount_codes=codes,
+            order_discounts=order_discounts,
             customer=user if user.is_authenticated else None,
             guest_key="" if user.is_authenticated else guest_key(self.request, create=True),
         )
@@ -140,6 +153,7 @@ class OrderViewSet(
                 {"detail": "This order is already paid or being paid."},
                 status=status.HTTP_409_CONFLICT,
             )
+        check_gift_cards_of(order)
         reusable = (
             current
             and current.state == Payment.State.AWAITING
@@ -153,3 +167,12 @@ class OrderViewSet(
         payment = active_payment(fresh)
         ready = payment is not None and bool(payment.session_url) and payment.state == Payment.State.AWAITING
         return Response(data, status=status.HTTP_200_OK if ready else status.HTTP_202_ACCEPTED)
+
+
+def check_gift_cards_of(order: Order) -> None:
+    """A gift card over the order total is a 400 now, not a failed session later."""
+    amount = sum(line.amount for line in order.lines.all())
+    try:
+        check_gift_cards(get_adapter().gift_cards(order, amount), amount)
+    except DjangoValidationError as error:
+        raise ValidationError({"gift_cards": error.messages}) from error

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from django.core.management import call_command
@@ -106,7 +107,8 @@ class Customer:
             if response.status_code in (200, 202):
                 payment = response.json().get("payment") or {}
                 if payment.get("checkout_url") and payment.get("state") == "awaiting":
-                    return str(payment["checkout_url"]).rstrip("/").rsplit("/", 1)[-1]
+                    # The URL carries a ?language= query (the checkout's language).
+                    return urlsplit(str(payment["checkout_url"])).path.rstrip("/").rsplit("/", 1)[-1]
             if repost_after:
                 time.sleep(0.2)  # a storefront's poll interval (the loop has a deadline)
         return None

@@ -129,6 +129,8 @@
       await wait(PREPARE_POLL_MS);
       order = (await api("GET", orderUrl(orderId))).data;
     }
+    // Embedded mode (SHOP_CHECKOUT_MODE): the shop's own page shows the checkout.
+    if (body.dataset.payPage) return body.dataset.payPage.replace(PLACEHOLDER, orderId);
     return order.payment.checkout_url;
   }
 
