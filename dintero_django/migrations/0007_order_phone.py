@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dintero_django', '0005_payment_expiry'),
+        ('dintero_django', '0006_order_lease_token'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('dintero_django', '0006_h15_order_phone'),
+        ('dintero_django', '0007_order_phone'),
     ]
 
     operations = [
