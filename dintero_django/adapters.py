@@ -150,6 +150,8 @@ class DefaultOrderAdapter:
         }
         if order.email:
             body["customer"] = {"email": order.email}
+        if payment.expires_at:  # a payment link: Session.expires_at (spec: Session definition)
+            body["expires_at"] = payment.expires_at.isoformat()
         return body
 
     def session_item(self, line: OrderLine) -> dict[str, Any]:

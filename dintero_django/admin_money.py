@@ -20,11 +20,14 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 
+from .admin_display import VERB_TEXT, merchant_state, open_to_capture, open_to_refund, payment_method
 from .exceptions import DinteroError, PaymentError
 from .forms import MoneyOperationForm
 from .models import Operation, Order, Payment
+from .money_format import format_money
 from .services import money
 from .services.balances import line_balances
+from .timeline import backoffice_url, order_timeline
 
 Kind = Operation.Kind
 PERMISSION: dict[str, str] = {
@@ -32,6 +35,8 @@ PERMISSION: dict[str, str] = {
     Kind.REFUND: "dintero_django.refund_payment",
     Kind.VOID: "dintero_django.cancel_payment",
 }
+#: The field of the review step's submit button: only a POST carrying it moves money.
+CONFIRMED = "confirmed"
 VERB: dict[str, str] = {Kind.CAPTURE: "capture", Kind.REFUND: "refund", Kind.VOID: "cancel"}
 FLAG_PERMISSION = "dintero_django.clear_flag"
 
@@ -39,9 +44,8 @@ FLAG_PERMISSION = "dintero_django.clear_flag"
 def describe(operation: Operation) -> tuple[int, str]:
     """The admin message level and text for an operation's outcome."""
     verb = VERB[operation.kind]
-    what = (
-        f"{operation.order}: {verb} of {operation.amount} {operation.payment and operation.payment.currency}"
-    )
+    currency = operation.payment.currency if operation.payment else operation.order.currency
+    what = f"{operation.order}: {verb} of {format_money(operation.amount, currency)}"
     follow_up = money.follow_up(operation)
     if operation.state == Operation.State.SUCCEEDED:
         return messages.SUCCESS, f"{what} succeeded (reference {operation.reference}). {follow_up}".strip()
@@ -123,9 +127,11 @@ class MoneyAdminMixin:
                 request.POST or None,
                 kind=kind,
                 balances=balances,
+                currency=payment.currency,
                 payment_product_type=payment.payment_product_type,
             )
-        if request.method == "POST" and (form is None or form.is_valid()):
+        valid = request.method == "POST" and (form is None or form.is_valid())
+        if valid and (form is None or CONFIRMED in request.POST):
             return self._perform(request, payment, kind, form, change_url)
         context = {
             **self.admin_site.each_context(request),
@@ -135,11 +141,15 @@ class MoneyAdminMixin:
             "balances": balances,
             "form": form,
             "kind": kind,
-            "verb": VERB[kind],
+            "verb": VERB_TEXT[kind],
             "change_url": change_url,
             "opts": Order._meta,
+            # A valid form is shown back once, read-only, with the amount in words: nothing
+            # is sent until the clerk confirms what they read.
+            "review_amount": form.total() if valid and form is not None else None,
+            "confirmed_field": CONFIRMED,
         }
-        status = 400 if request.method == "POST" else 200
+        status = 400 if request.method == "POST" and not valid else 200
         return TemplateResponse(
             request, "admin/dintero_django/order/money_operation.html", context, status=status
         )
@@ -252,7 +262,7 @@ def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | N
     """Extra context for the order change page: the money buttons and balances."""
     if not object_id:
         return {}
-    order = Order.objects.filter(pk=object_id).prefetch_related("payments").first()
+    order = Order.objects.filter(pk=object_id).select_related("customer").prefetch_related("payments").first()
     if order is None:
         return {}
     payment = order.active_payment
@@ -262,4 +272,11 @@ def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | N
         "money_blocked": next((button["disabled"] for button in buttons if button["disabled"]), ""),
         "money_payment": payment,
         "can_clear_flag": request.user.has_perm(FLAG_PERMISSION),
+        "merchant_state": merchant_state(payment),
+        "payment_method": payment_method(payment.payment_product_type) if payment else "",
+        # After a void nothing is left to capture, whatever was once authorized.
+        "open_to_capture": open_to_capture(payment) if payment else 0,
+        "open_to_refund": open_to_refund(payment) if payment else 0,
+        "timeline": order_timeline(order),
+        "backoffice_url": backoffice_url(payment) if payment else "",
     }

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The customer's and the staff's language (Accept-Language, or the admin's choice).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -105,6 +107,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en"
+#: The languages dintero_django ships translations for (docs/i18n.md: adding sv, da, fi).
+LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål")]
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
 STATIC_URL = "static/"
