@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from .admin_display import merchant_state, operation_outcome, payment_method
 from .conf import get_settings
-from .models import CallbackDelivery, Operation, Order, Payment
+from .models import CallbackDelivery, Operation, Order, Payment, PaymentFlag
 
 Kind = Operation.Kind
 
@@ -51,13 +51,15 @@ def backoffice_url(payment: Payment) -> str:
 
 
 def order_timeline(order: Order) -> list[Entry]:
-    """Every entry of the order, oldest first (three queries: payments, operations, callbacks)."""
+    """Every entry of the order, oldest first (a query each: payments, operations, callbacks, flags)."""
     payments = list(order.payments.all())
     operations = list(order.operations.select_related("created_by"))
     callbacks = list(CallbackDelivery.objects.filter(payment__order=order))
+    flags = list(PaymentFlag.objects.filter(payment__order=order).select_related("cleared_by"))
     entries = [*_order_entries(order)]
     for payment in payments:
         entries += _payment_entries(payment)
+        entries += _flag_entries(payment, [f for f in flags if f.payment_id == payment.pk])
     entries += [_operation_entry(op, order) for op in operations]
     entries += [_callback_entry(cb) for cb in callbacks]
     return sorted(entries, key=lambda e: e.at)
@@ -137,19 +139,6 @@ def _payment_entries(payment: Payment) -> list[Entry]:
                 kind="event",
             )
         )
-    if payment.needs_attention:
-        entries.append(
-            Entry(
-                payment.updated_at,
-                _("System"),
-                _("Flag raised: needs attention"),
-                state=_("Open"),
-                tone="warn",
-                link=link,
-                detail=payment.attention_reason,
-                kind="flag",
-            )
-        )
     return entries
 
 
@@ -205,3 +194,64 @@ def _callback_entry(callback: CallbackDelivery) -> Entry:
         link=_admin("callbackdelivery", callback.pk),
         kind="callback",
     )
+
+
+def _flag_entries(payment: Payment, flags: list[PaymentFlag]) -> list[Entry]:
+    """Flags raised (why), cleared (by whom, why), and hints that named another transaction."""
+    link = _admin("payment", payment.pk)
+    entries: list[Entry] = []
+    for flag in flags:
+        flag_link = _admin("paymentflag", flag.pk)
+        if flag.kind != PaymentFlag.Kind.FLAG:
+            entries.append(
+                Entry(
+                    flag.created_at,
+                    _("System"),
+                    _("A hint named another transaction: ignored"),
+                    state=_("Kept apart"),
+                    link=flag_link,
+                    detail=flag.transaction_id,
+                    kind="foreign_hint",
+                )
+            )
+            continue
+        entries.append(
+            Entry(
+                flag.created_at,
+                _("System"),
+                _("Flag raised: needs attention"),
+                state=_("Open") if flag.is_open else _("Cleared"),
+                tone="warn" if flag.is_open else "off",
+                link=flag_link,
+                detail=flag.reason,
+                kind="flag",
+            )
+        )
+        if flag.cleared_at:
+            entries.append(
+                Entry(
+                    flag.cleared_at,
+                    flag.cleared_by.get_username() if flag.cleared_by else _("Staff"),
+                    _("Flag reviewed and cleared"),
+                    state=_("Cleared"),
+                    tone="ok",
+                    link=flag_link,
+                    detail=flag.clear_reason,
+                    kind="flag_cleared",
+                )
+            )
+    if payment.needs_attention and not any(f.is_open for f in flags):
+        # Flagged before flags had rows of their own: the payment's reason is all there is.
+        entries.append(
+            Entry(
+                payment.updated_at,
+                _("System"),
+                _("Flag raised: needs attention"),
+                state=_("Open"),
+                tone="warn",
+                link=link,
+                detail=payment.attention_reason,
+                kind="flag",
+            )
+        )
+    return entries

@@ -161,3 +161,24 @@ def post(staff: Staff, path: str) -> Any:
         headers={"Referer": staff.base + path},
         timeout=60,
     )
+
+
+def test_timeline_shows_a_flag_raised_and_cleared_with_who_and_why(shop: Any, django_user_model: Any) -> None:
+    from dintero_django.admin_review import clear_flag
+    from dintero_django.services.sync import flag
+
+    _o, payment, _tx = start_and_pay(shop, "AUTHORIZED")
+    shop.control.wait_callbacks()
+    flag(payment, "amount 1 differs from the expected 2")
+    boss = make_staff(django_user_model, "boss", superuser=True)
+    staff = Staff(shop.url, "boss")
+    change = f"/admin/dintero_django/order/{payment.order.pk}/change/"
+    timeline = staff.get(change).text.split('data-testid="timeline"', 1)[1].split("</ol>", 1)[0]
+    raised = re.search(r'data-kind="flag".*?</li>', timeline, flags=re.S)
+    assert raised and "amount 1 differs from the expected 2" in raised.group(0)
+
+    assert clear_flag(payment.pk, boss, "Checked in the Backoffice: right amount.")
+    timeline = staff.get(change).text.split('data-testid="timeline"', 1)[1].split("</ol>", 1)[0]
+    cleared = re.search(r'data-kind="flag_cleared".*?</li>', timeline, flags=re.S)
+    assert cleared, "the clearing is on the timeline"
+    assert ">boss<" in cleared.group(0) and "Checked in the Backoffice: right amount." in cleared.group(0)
