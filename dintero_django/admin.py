@@ -25,7 +25,7 @@ from .money_fields import MajorAmountField
 from .money_format import format_major_input, format_money
 
 
-def money_column(field: str, label: str, currency_of: str = "currency") -> Any:
+def money_column(field: str, label: Any, currency_of: str = "currency") -> Any:
     """A list/inline column showing a minor-units field in major units for the active language."""
 
     @admin.display(description=label, ordering=field)
@@ -136,8 +136,8 @@ class OrderLineInline(admin.TabularInline):
         "amount_display",
     ]
     readonly_fields = ["amount_display", "unit_display"]
-    amount_display = money_column("amount", "Amount", "order.currency")
-    unit_display = money_column("unit_amount", "Unit price", "order.currency")
+    amount_display = money_column("amount", _("Amount"), "order.currency")
+    unit_display = money_column("unit_amount", _("Unit price"), "order.currency")
 
     def get_extra(self, request: HttpRequest, obj: Order | None = None, **kwargs: Any) -> int:
         return 1 if obj is None else 0  # a new order (pay by link) starts with one empty line
@@ -177,10 +177,10 @@ class PaymentInline(ReadOnlyMixin, admin.TabularInline):
     merchant_state = admin.display(description=_("State"))(lambda self, p: payment_state_badge(p))
     method = admin.display(description=_("Method"))(lambda self, p: payment_method(p.payment_product_type))
     attention = admin.display(description=_("Attention"))(lambda self, p: attention_badge(p))
-    amount_display = money_column("amount", "Amount")
-    authorized_display = money_column("authorized_amount", "Authorized")
-    captured_display = money_column("captured_amount", "Captured")
-    refunded_display = money_column("refunded_amount", "Refunded")
+    amount_display = money_column("amount", _("Amount"))
+    authorized_display = money_column("authorized_amount", _("Authorized"))
+    captured_display = money_column("captured_amount", _("Captured"))
+    refunded_display = money_column("refunded_amount", _("Refunded"))
 
 
 class OperationInline(ReadOnlyMixin, admin.TabularInline):
@@ -204,7 +204,7 @@ class OperationInline(ReadOnlyMixin, admin.TabularInline):
         label, tone = operation_outcome(operation)
         return format_html('<span class="dintero-state dintero-{}">{}</span>', tone, label)
 
-    amount_display = money_column("amount", "Amount", "order.currency")
+    amount_display = money_column("amount", _("Amount"), "order.currency")
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # One query for the ledger, not one more per row for who made it.
@@ -375,10 +375,10 @@ class PaymentAdmin(AdminStyle, MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin
     attention = admin.display(description=_("Attention"), ordering="needs_attention")(
         lambda self, p: attention_badge(p)
     )
-    amount_display = money_column("amount", "Amount")
-    authorized_display = money_column("authorized_amount", "Authorized")
-    captured_display = money_column("captured_amount", "Captured")
-    refunded_display = money_column("refunded_amount", "Refunded")
+    amount_display = money_column("amount", _("Amount"))
+    authorized_display = money_column("authorized_amount", _("Authorized"))
+    captured_display = money_column("captured_amount", _("Captured"))
+    refunded_display = money_column("refunded_amount", _("Refunded"))
     money_fields = {
         "amount": "amount_display",
         "authorized_amount": "authorized_display",
@@ -437,7 +437,7 @@ class OperationAdmin(AdminStyle, MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdm
         "created_by",
         "created_at",
     ]
-    amount_display = money_column("amount", "Amount", "order.currency")
+    amount_display = money_column("amount", _("Amount"), "order.currency")
     money_fields = {"amount": "amount_display"}
     list_filter = ["kind", "state"]
 

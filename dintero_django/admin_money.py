@@ -9,7 +9,7 @@ outcome is shown as a message (never a 500).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,7 +18,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 from .admin_display import VERB_TEXT, merchant_state, open_to_capture, open_to_refund, payment_method
 from .exceptions import DinteroError, PaymentError
@@ -38,31 +41,49 @@ PERMISSION: dict[str, str] = {
 #: The field of the review step's submit button: only a POST carrying it moves money.
 CONFIRMED = "confirmed"
 VERB: dict[str, str] = {Kind.CAPTURE: "capture", Kind.REFUND: "refund", Kind.VOID: "cancel"}
+#: The buttons' words (VERB stays the URL and test id).
+BUTTON_TEXT: dict[str, StrOrPromise] = {
+    Kind.CAPTURE: gettext_lazy("Capture"),
+    Kind.REFUND: gettext_lazy("Refund"),
+    Kind.VOID: gettext_lazy("Cancel"),
+}
 FLAG_PERMISSION = "dintero_django.clear_flag"
 
 
 def describe(operation: Operation) -> tuple[int, str]:
     """The admin message level and text for an operation's outcome."""
-    verb = VERB[operation.kind]
     currency = operation.payment.currency if operation.payment else operation.order.currency
-    what = f"{operation.order}: {verb} of {format_money(operation.amount, currency)}"
+    what = gettext("%(order)s: %(verb)s of %(amount)s") % {
+        "order": operation.order,
+        "verb": VERB_TEXT[operation.kind],
+        "amount": format_money(operation.amount, currency),
+    }
+    values = {"what": what, "reference": operation.reference}
     follow_up = money.follow_up(operation)
     if operation.state == Operation.State.SUCCEEDED:
-        return messages.SUCCESS, f"{what} succeeded (reference {operation.reference}). {follow_up}".strip()
+        text = gettext("%(what)s succeeded (reference %(reference)s).") % values
+        return messages.SUCCESS, f"{text} {follow_up}".strip()
     if follow_up:  # sent, and a step after Dintero's answer is left to the reconciler
         return messages.WARNING, f"{what}: {follow_up} (reference {operation.reference})"
     if operation.state == Operation.State.ACCEPTED:
         return (
             messages.INFO,
-            f"{what} was accepted by Dintero and is being completed (reference {operation.reference}).",
+            gettext("%(what)s was accepted by Dintero and is being completed (reference %(reference)s).")
+            % values,
         )
     if operation.state == Operation.State.UNKNOWN:
         return (
             messages.WARNING,
-            f"{what}: Dintero's answer was lost. It will be settled by reading the transaction, never by "
-            f"sending it again (reference {operation.reference}).",
+            gettext(
+                "%(what)s: Dintero's answer was lost. It will be settled by reading the transaction, "
+                "never by sending it again (reference %(reference)s)."
+            )
+            % values,
         )
-    return messages.ERROR, f"{what} failed: {operation.error_message or operation.state}."
+    return messages.ERROR, gettext("%(what)s failed: %(error)s.") % {
+        "what": what,
+        "error": operation.error_message or operation.get_state_display(),
+    }
 
 
 class MoneyAdminMixin:
@@ -101,7 +122,8 @@ class MoneyAdminMixin:
         blocked = why_blocked(payment)
         return [
             {
-                "label": VERB[kind].title(),
+                "key": VERB[kind],
+                "label": str(BUTTON_TEXT[kind]),
                 "url": reverse(f"admin:dintero_django_order_{VERB[kind]}", args=[order.pk]),
                 "disabled": blocked,
             }
@@ -118,7 +140,9 @@ class MoneyAdminMixin:
         change_url = reverse("admin:dintero_django_order_change", args=[order.pk])
         payment = order.active_payment
         if payment is None or payment.state != Payment.State.AUTHORIZED:
-            self.message_user(request, f"{order} has no authorized payment.", messages.ERROR)
+            self.message_user(
+                request, gettext("%(order)s has no authorized payment.") % {"order": order}, messages.ERROR
+            )
             return HttpResponseRedirect(change_url)
         balances = line_balances(payment)
         form = None
@@ -135,7 +159,7 @@ class MoneyAdminMixin:
             return self._perform(request, payment, kind, form, change_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{VERB[kind].title()} payment for order {order}",
+            "title": gettext("%(action)s: order %(order)s") % {"action": BUTTON_TEXT[kind], "order": order},
             "order": order,
             "payment": payment,
             "balances": balances,
@@ -185,7 +209,11 @@ class MoneyAdminMixin:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(change_url)
         except DinteroError as error:
-            self.message_user(request, f"Dintero could not be reached: {error.message}", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("Dintero could not be reached: %(error)s") % {"error": error.message},
+                messages.ERROR,
+            )
             return HttpResponseRedirect(change_url)
         level, text = describe(operation)
         self.message_user(request, text, level)
@@ -199,11 +227,11 @@ class MoneyAdminMixin:
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERMISSION[Kind.VOID])
 
-    @admin.action(description="Capture the remaining amount", permissions=["capture"])
+    @admin.action(description=gettext_lazy("Capture the remaining amount"), permissions=["capture"])
     def capture_remaining(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._bulk(request, queryset, Kind.CAPTURE)
 
-    @admin.action(description="Cancel (void) uncaptured payments", permissions=["cancel"])
+    @admin.action(description=gettext_lazy("Cancel (void) uncaptured payments"), permissions=["cancel"])
     def cancel_uncaptured(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._bulk(request, queryset, Kind.VOID)
 
@@ -212,10 +240,16 @@ class MoneyAdminMixin:
         for order in queryset.prefetch_related("payments"):
             payment = order.active_payment
             if payment is None or payment.state != Payment.State.AUTHORIZED:
-                self.message_user(request, f"{order}: no authorized payment, skipped.", messages.WARNING)
+                self.message_user(
+                    request,
+                    gettext("%(order)s: no authorized payment, skipped.") % {"order": order},
+                    messages.WARNING,
+                )
                 continue
             if kind == Kind.CAPTURE and payment.capturable == 0:
-                self.message_user(request, f"{order}: nothing left to capture.", messages.INFO)
+                self.message_user(
+                    request, gettext("%(order)s: nothing left to capture.") % {"order": order}, messages.INFO
+                )
                 continue
             try:
                 operation = (

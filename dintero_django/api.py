@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils.translation import gettext as _
 
 from .exceptions import DinteroError, PaymentError
 from .models import Operation, Order, Payment
@@ -53,7 +54,7 @@ def find_order(ref: OrderRef) -> Order:
     found = found or orders.filter(shop_reference=str(ref)).order_by("-created_at").first()
     found = found or orders.filter(dintero_order_id=str(ref)).first()
     if found is None:
-        raise PaymentError(f"No Dintero order {ref!s}.")
+        raise PaymentError(_("No Dintero order %(ref)s.") % {"ref": ref})
     return found
 
 
@@ -78,7 +79,7 @@ def refund(
 ) -> Operation:
     """Refund ``amount`` minor units or line quantities; the reason is kept on the record."""
     if not reason.strip():
-        raise PaymentError("A refund needs a reason.")
+        raise PaymentError(_("A refund needs a reason."))
     payment = _payment(order)
     return money.refund(payment.pk, amount=amount, quantities=quantities, reason=reason, user=user)
 
@@ -97,7 +98,7 @@ def _payment(ref: OrderRef) -> Payment:
     order = find_order(ref)
     payment = order.payments.filter(is_active=True).first()
     if payment is None or payment.state != Payment.State.AUTHORIZED:
-        raise PaymentError(f"{order} has no authorized payment.")
+        raise PaymentError(_("%(order)s has no authorized payment.") % {"order": order})
     return payment
 
 

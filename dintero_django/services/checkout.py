@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from ..adapters import get_adapter
 from ..client import CheckoutClient
@@ -66,7 +67,10 @@ def _claim_payment(
         amount = sum(line.amount for line in lines)
         current = locked.payments.filter(is_active=True).first()
         if current and current.state in SETTLED:
-            raise PaymentError(f"Order {locked} already has a {current.get_state_display().lower()} payment.")
+            raise PaymentError(
+                _("Order %(order)s already has a %(state)s payment.")
+                % {"order": locked, "state": current.get_state_display().lower()}
+            )
         if current and current.amount == amount and (_never_opened(current) or _reusable(current, restart)):
             if expires_at is not None and current.expires_at != expires_at:  # a link's own lifetime
                 current.expires_at = expires_at

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from dintero_django import api
-from dintero_django.models import Order, Payment
+from dintero_django.models import Order, Payment, PaymentFlag
 from tests.browser.conftest import ARTIFACTS, TIMEOUT_MS
 from tests.helpers import start_and_pay
 
@@ -172,3 +172,31 @@ def test_pay_by_link(demo_shop: Shop, staff_page: Page, shot: Callable[[str], Pa
     page.goto(demo_shop.url + f"/admin/dintero_django/order/{order.pk}/change/")
     expect(page.get_by_test_id("payment-state")).to_have_attribute("data-state", "authorized")
     expect(page.get_by_test_id("authorized")).to_have_attribute("data-minor", "250100")
+
+
+def test_flag_review_and_clear(
+    demo_shop: Shop, staff_page: Page, shot: Callable[[str], Path], lang: str
+) -> None:
+    """A flagged payment: buttons visible but disabled with the reason, then reviewed and cleared."""
+    page = staff_page
+    payment = paid_headlamp(demo_shop)
+    reason = "amount at Dintero differs from the order"
+    PaymentFlag.objects.create(payment=payment, reason=reason)
+    Payment.objects.filter(pk=payment.pk).update(needs_attention=True, attention_reason=reason)
+
+    open_admin_order(page, demo_shop.url, str(payment.order.public_id))
+    expect(page.get_by_test_id("money-capture")).to_have_attribute("data-disabled", "true")
+    expect(page.get_by_test_id("attention")).to_contain_text(reason)
+    expect(page.locator('[data-kind="flag"]')).to_contain_text(reason)
+    shot("11-flagged")
+
+    page.get_by_test_id("review-flag").click()
+    page.locator("#id_reason").fill("Checked in Dintero's Backoffice: the amounts agree.")
+    shot("12-flag-review")
+    page.locator("input[type=submit]").click()
+    expect(page.locator('[data-kind="flag_cleared"]')).to_contain_text("Checked in Dintero")
+    expect(page.locator('[data-kind="flag_cleared"] .dintero-actor')).to_have_text("admin")
+    expect(page.get_by_test_id("money-capture")).not_to_have_attribute("data-disabled", "true")
+    shot("13-flag-cleared")
+    payment.refresh_from_db()
+    assert not payment.needs_attention
