@@ -187,6 +187,8 @@ class DefaultOrderAdapter:
         self.add_discounts(body["order"], order, payment.amount)
         if self.auto_capture(order, lines):
             body["configuration"] = {"auto_capture": True}
+        if payment.expires_at:  # a payment link: Session.expires_at (spec: Session definition)
+            body["expires_at"] = payment.expires_at.isoformat()
         return apply_customer(body, self.customer_details(order), self.phone_region)
 
     def auto_capture(self, order: Order, lines: list[OrderLine]) -> bool:

@@ -9,7 +9,7 @@ outcome is shown as a message (never a 500).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -18,13 +18,19 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
+from .admin_display import VERB_TEXT, merchant_state, open_to_capture, open_to_refund, payment_method
 from .exceptions import DinteroError, PaymentError
 from .forms import MoneyOperationForm
 from .models import Operation, Order, Payment
+from .money_format import format_money
 from .services import money
 from .services.balances import line_balances
+from .timeline import backoffice_url, order_timeline
 
 Kind = Operation.Kind
 PERMISSION: dict[str, str] = {
@@ -32,33 +38,52 @@ PERMISSION: dict[str, str] = {
     Kind.REFUND: "dintero_django.refund_payment",
     Kind.VOID: "dintero_django.cancel_payment",
 }
+#: The field of the review step's submit button: only a POST carrying it moves money.
+CONFIRMED = "confirmed"
 VERB: dict[str, str] = {Kind.CAPTURE: "capture", Kind.REFUND: "refund", Kind.VOID: "cancel"}
+#: The buttons' words (VERB stays the URL and test id).
+BUTTON_TEXT: dict[str, StrOrPromise] = {
+    Kind.CAPTURE: gettext_lazy("Capture"),
+    Kind.REFUND: gettext_lazy("Refund"),
+    Kind.VOID: gettext_lazy("Cancel"),
+}
 FLAG_PERMISSION = "dintero_django.clear_flag"
 
 
 def describe(operation: Operation) -> tuple[int, str]:
     """The admin message level and text for an operation's outcome."""
-    verb = VERB[operation.kind]
-    what = (
-        f"{operation.order}: {verb} of {operation.amount} {operation.payment and operation.payment.currency}"
-    )
+    currency = operation.payment.currency if operation.payment else operation.order.currency
+    what = gettext("%(order)s: %(verb)s of %(amount)s") % {
+        "order": operation.order,
+        "verb": VERB_TEXT[operation.kind],
+        "amount": format_money(operation.amount, currency),
+    }
+    values = {"what": what, "reference": operation.reference}
     follow_up = money.follow_up(operation)
     if operation.state == Operation.State.SUCCEEDED:
-        return messages.SUCCESS, f"{what} succeeded (reference {operation.reference}). {follow_up}".strip()
+        text = gettext("%(what)s succeeded (reference %(reference)s).") % values
+        return messages.SUCCESS, f"{text} {follow_up}".strip()
     if follow_up:  # sent, and a step after Dintero's answer is left to the reconciler
         return messages.WARNING, f"{what}: {follow_up} (reference {operation.reference})"
     if operation.state == Operation.State.ACCEPTED:
         return (
             messages.INFO,
-            f"{what} was accepted by Dintero and is being completed (reference {operation.reference}).",
+            gettext("%(what)s was accepted by Dintero and is being completed (reference %(reference)s).")
+            % values,
         )
     if operation.state == Operation.State.UNKNOWN:
         return (
             messages.WARNING,
-            f"{what}: Dintero's answer was lost. It will be settled by reading the transaction, never by "
-            f"sending it again (reference {operation.reference}).",
+            gettext(
+                "%(what)s: Dintero's answer was lost. It will be settled by reading the transaction, "
+                "never by sending it again (reference %(reference)s)."
+            )
+            % values,
         )
-    return messages.ERROR, f"{what} failed: {operation.error_message or operation.state}."
+    return messages.ERROR, gettext("%(what)s failed: %(error)s.") % {
+        "what": what,
+        "error": operation.error_message or operation.get_state_display(),
+    }
 
 
 class MoneyAdminMixin:
@@ -97,7 +122,8 @@ class MoneyAdminMixin:
         blocked = why_blocked(payment)
         return [
             {
-                "label": VERB[kind].title(),
+                "key": VERB[kind],
+                "label": str(BUTTON_TEXT[kind]),
                 "url": reverse(f"admin:dintero_django_order_{VERB[kind]}", args=[order.pk]),
                 "disabled": blocked,
             }
@@ -114,7 +140,9 @@ class MoneyAdminMixin:
         change_url = reverse("admin:dintero_django_order_change", args=[order.pk])
         payment = order.active_payment
         if payment is None or payment.state != Payment.State.AUTHORIZED:
-            self.message_user(request, f"{order} has no authorized payment.", messages.ERROR)
+            self.message_user(
+                request, gettext("%(order)s has no authorized payment.") % {"order": order}, messages.ERROR
+            )
             return HttpResponseRedirect(change_url)
         balances = line_balances(payment)
         form = None
@@ -123,23 +151,29 @@ class MoneyAdminMixin:
                 request.POST or None,
                 kind=kind,
                 balances=balances,
+                currency=payment.currency,
                 payment_product_type=payment.payment_product_type,
             )
-        if request.method == "POST" and (form is None or form.is_valid()):
+        valid = request.method == "POST" and (form is None or form.is_valid())
+        if valid and (form is None or CONFIRMED in request.POST):
             return self._perform(request, payment, kind, form, change_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{VERB[kind].title()} payment for order {order}",
+            "title": gettext("%(action)s: order %(order)s") % {"action": BUTTON_TEXT[kind], "order": order},
             "order": order,
             "payment": payment,
             "balances": balances,
             "form": form,
             "kind": kind,
-            "verb": VERB[kind],
+            "verb": VERB_TEXT[kind],
             "change_url": change_url,
             "opts": Order._meta,
+            # A valid form is shown back once, read-only, with the amount in words: nothing
+            # is sent until the clerk confirms what they read.
+            "review_amount": form.total() if valid and form is not None else None,
+            "confirmed_field": CONFIRMED,
         }
-        status = 400 if request.method == "POST" else 200
+        status = 400 if request.method == "POST" and not valid else 200
         return TemplateResponse(
             request, "admin/dintero_django/order/money_operation.html", context, status=status
         )
@@ -175,7 +209,11 @@ class MoneyAdminMixin:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(change_url)
         except DinteroError as error:
-            self.message_user(request, f"Dintero could not be reached: {error.message}", messages.ERROR)
+            self.message_user(
+                request,
+                gettext("Dintero could not be reached: %(error)s") % {"error": error.message},
+                messages.ERROR,
+            )
             return HttpResponseRedirect(change_url)
         level, text = describe(operation)
         self.message_user(request, text, level)
@@ -189,11 +227,11 @@ class MoneyAdminMixin:
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(PERMISSION[Kind.VOID])
 
-    @admin.action(description="Capture the remaining amount", permissions=["capture"])
+    @admin.action(description=gettext_lazy("Capture the remaining amount"), permissions=["capture"])
     def capture_remaining(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._bulk(request, queryset, Kind.CAPTURE)
 
-    @admin.action(description="Cancel (void) uncaptured payments", permissions=["cancel"])
+    @admin.action(description=gettext_lazy("Cancel (void) uncaptured payments"), permissions=["cancel"])
     def cancel_uncaptured(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         self._bulk(request, queryset, Kind.VOID)
 
@@ -202,10 +240,16 @@ class MoneyAdminMixin:
         for order in queryset.prefetch_related("payments"):
             payment = order.active_payment
             if payment is None or payment.state != Payment.State.AUTHORIZED:
-                self.message_user(request, f"{order}: no authorized payment, skipped.", messages.WARNING)
+                self.message_user(
+                    request,
+                    gettext("%(order)s: no authorized payment, skipped.") % {"order": order},
+                    messages.WARNING,
+                )
                 continue
             if kind == Kind.CAPTURE and payment.capturable == 0:
-                self.message_user(request, f"{order}: nothing left to capture.", messages.INFO)
+                self.message_user(
+                    request, gettext("%(order)s: nothing left to capture.") % {"order": order}, messages.INFO
+                )
                 continue
             try:
                 operation = (
@@ -252,7 +296,7 @@ def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | N
     """Extra context for the order change page: the money buttons and balances."""
     if not object_id:
         return {}
-    order = Order.objects.filter(pk=object_id).prefetch_related("payments").first()
+    order = Order.objects.filter(pk=object_id).select_related("customer").prefetch_related("payments").first()
     if order is None:
         return {}
     payment = order.active_payment
@@ -262,4 +306,11 @@ def change_view_context(admin_obj: Any, request: HttpRequest, object_id: str | N
         "money_blocked": next((button["disabled"] for button in buttons if button["disabled"]), ""),
         "money_payment": payment,
         "can_clear_flag": request.user.has_perm(FLAG_PERMISSION),
+        "merchant_state": merchant_state(payment),
+        "payment_method": payment_method(payment.payment_product_type) if payment else "",
+        # After a void nothing is left to capture, whatever was once authorized.
+        "open_to_capture": open_to_capture(payment) if payment else 0,
+        "open_to_refund": open_to_refund(payment) if payment else 0,
+        "timeline": order_timeline(order),
+        "backoffice_url": backoffice_url(payment) if payment else "",
     }

@@ -93,6 +93,12 @@ class DinteroSettings:
     CURRENCY: str = "NOK"
     #: Several currencies the storefront may take (the first is the default); empty: CURRENCY only.
     CURRENCIES: list[str] | tuple[str, ...] = ()
+    #: Dintero's Backoffice, for the admin's deep link to a transaction
+    #: (``{BACKOFFICE_URL}/{account}/payments/transactions/{transaction_id}``, as Dintero's plugins link it).
+    BACKOFFICE_URL: str = "https://backoffice.dintero.com"
+    #: The admin overview warns about authorizations older than this many days (they expire:
+    #: card authorizations typically after 7 days, depending on the payment method).
+    AUTHORIZATION_WARN_DAYS: float = 5.0
     #: Dotted path of the order adapter class.
     ADAPTER: str = "dintero_django.adapters.DefaultOrderAdapter"
 

@@ -1,4 +1,4 @@
-"""The staff form behind Capture / Refund: by line quantities, or by amount."""
+"""The staff form behind Capture / Refund: by line quantities, or by an amount typed in major units."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .models import MAX_AMOUNT, Operation
+from .exceptions import PaymentError
+from .models import Operation
+from .money_fields import MajorAmountField
+from .money_format import format_money
 from .payment_products import needs_whole_lines, whole_lines_message
-from .services.balances import LineBalance, units_left, whole_quantity
+from .services.balances import LineBalance, items_for, units_left, whole_quantity
 
 
 def _one_of(allowed: set[int], payment_product_type: str) -> Any:
@@ -22,17 +25,17 @@ def _one_of(allowed: set[int], payment_product_type: str) -> Any:
 
 
 class MoneyOperationForm(forms.Form):
-    """Choose line quantities, or give an amount in minor units (not both).
+    """Choose line quantities, or type an amount in major units (not both); cleaned to minor units.
 
     For payment products that take whole lines (Instabank, Collector) a line offers only
     0 or all of its quantity that is left, and an amount must be everything that is left.
     """
 
-    amount = forms.IntegerField(
+    amount = MajorAmountField(
         required=False,
-        min_value=1,
-        max_value=MAX_AMOUNT,
-        help_text=gettext_lazy("Minor units (øre/cents). Leave empty when choosing lines."),
+        help_text=gettext_lazy(
+            "In the order's currency, as you would write it (125,50). Leave empty when choosing lines."
+        ),
     )
     reason = forms.CharField(required=False, max_length=255)
 
@@ -41,12 +44,14 @@ class MoneyOperationForm(forms.Form):
         *args: Any,
         kind: str,
         balances: list[LineBalance],
+        currency: str,
         payment_product_type: str = "",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.balances = balances
+        self.currency = currency
         self.payment_product_type = payment_product_type
         self.whole_lines = needs_whole_lines(payment_product_type)
         if kind == Operation.Kind.REFUND:
@@ -56,12 +61,11 @@ class MoneyOperationForm(forms.Form):
         for balance in balances:
             self.fields[f"qty_{balance.line.line_id}"] = self._quantity_field(balance)
         amount = self.fields["amount"]
-        assert isinstance(amount, forms.IntegerField)
-        amount.max_value = self.limit
-        amount.widget.attrs["max"] = self.limit
+        assert isinstance(amount, MajorAmountField)
+        amount.currency, amount.limit = currency, self.limit
         if self.whole_lines:
             amount.help_text = _("Only the whole amount left (%(limit)s); otherwise choose lines.") % {
-                "limit": self.limit
+                "limit": format_money(self.limit, currency)
             }
 
     def _quantity_field(self, balance: LineBalance) -> forms.Field:
@@ -87,6 +91,14 @@ class MoneyOperationForm(forms.Form):
             return sum(balance.capturable for balance in self.balances)
         return sum(balance.refundable for balance in self.balances)
 
+    def total(self) -> int:
+        """Minor units the cleaned form asks for, as the money service will count them."""
+        quantities = self.cleaned_data["quantities"]
+        if not quantities:
+            return int(self.cleaned_data["amount"])
+        items = items_for(self.balances, self.kind, amount=None, quantities=quantities)
+        return sum(int(item["amount"]) for item in items)
+
     def quantity_fields(self) -> list[tuple[LineBalance, forms.BoundField]]:
         return [(b, self[f"qty_{b.line.line_id}"]) for b in self.balances]
 
@@ -101,11 +113,14 @@ class MoneyOperationForm(forms.Form):
         amount = data.get("amount")
         if quantities and amount:
             raise forms.ValidationError(_("Choose line quantities or an amount, not both."))
-        if not quantities and not amount:
+        if not quantities and not amount and not self.has_error("amount"):
             raise forms.ValidationError(_("Choose line quantities or give an amount."))
-        if amount and amount > self.limit:
-            self.add_error("amount", _("At most %(limit)s is left.") % {"limit": self.limit})
-        elif amount and self.whole_lines and amount != self.limit:
+        if amount and self.whole_lines and amount != self.limit:
             self.add_error("amount", whole_lines_message(self.payment_product_type))
+        if quantities:
+            try:  # the service's own check of each line, said on the form
+                items_for(self.balances, self.kind, amount=None, quantities=quantities)
+            except PaymentError as error:
+                raise forms.ValidationError(str(error)) from None
         data["quantities"] = quantities
         return data

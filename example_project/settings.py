@@ -51,7 +51,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # The active language (Accept-Language) is the checkout's language (docs/adapters.md).
+    # The customer's and the staff's language (Accept-Language, or the admin's choice); the
+    # customer's is also the checkout's language (docs/adapters.md).
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -107,6 +108,8 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LANGUAGE_CODE = "en"
+#: Dintero's checkout speaks each of these; dintero_django ships en and nb (docs/i18n.md:
+#: adding sv, da, fi), so other languages see the app's own pages in English.
 LANGUAGES = [("en", "English"), ("nb", "Norsk bokmål"), ("sv", "Svenska"), ("da", "Dansk"), ("fi", "Suomi")]
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True

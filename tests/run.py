@@ -168,6 +168,9 @@ def check_wheel(python: str, dist: Path) -> None:
         "import dintero_django, dintero_django.emulator, dintero_django.signature;"
         "from importlib.resources import files;"
         "assert files('dintero_django').joinpath('py.typed').is_file();"
+        # The compiled translation and the admin's stylesheet travel with the package.
+        "assert files('dintero_django').joinpath('locale/nb/LC_MESSAGES/django.mo').is_file();"
+        "assert files('dintero_django').joinpath('static/dintero_django/admin.css').is_file();"
         "print('wheel ok', dintero_django.__version__)",
     )
     # The README's quickstart pasted into a fresh project on this wheel (tests/packaging).

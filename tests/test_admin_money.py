@@ -88,8 +88,13 @@ def test_capture_partial_then_refund_via_admin(shop: Any, paid: Payment, django_
     assert 'data-testid="money-capture"' in change.text and 'data-testid="money-cancel"' in change.text
 
     confirm = staff.get(f"/admin/dintero_django/order/{order.pk}/capture/")
-    assert confirm.status_code == 200 and f'data-testid="limit">{paid.authorized_amount}<' in confirm.text
-    done = staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"qty_1": "1", "amount": ""})
+    assert confirm.status_code == 200 and 'data-testid="limit">NOK\u00a0996.00<' in confirm.text
+    review = staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"qty_1": "1", "amount": ""})
+    assert review.status_code == 200 and "199.00 Norwegian kroner" in review.text
+    assert not Operation.objects.filter(payment=paid, kind="capture").exists()  # not before confirming
+    done = staff.submit(
+        f"/admin/dintero_django/order/{order.pk}/capture/", {"qty_1": "1", "amount": "", "confirmed": "1"}
+    )
 
     assert done.url.endswith(f"/admin/dintero_django/order/{order.pk}/change/")
     assert any("succeeded" in m for m in messages_of(done.text))
@@ -98,25 +103,53 @@ def test_capture_partial_then_refund_via_admin(shop: Any, paid: Payment, django_
     capture = Operation.objects.get(payment=paid, kind="capture")
     assert capture.created_by is not None and capture.created_by.username == "ops"
 
-    refund = staff.submit(
-        f"/admin/dintero_django/order/{order.pk}/refund/", {"amount": "5000", "reason": "scratch"}
-    )
-    assert any("succeeded" in m for m in messages_of(refund.text))
+    typed = {"amount": "50,25", "reason": "scratch"}
+    review = staff.submit(f"/admin/dintero_django/order/{order.pk}/refund/", typed)
+    assert 'data-testid="review-amount">NOK\u00a050.25<' in review.text
+    assert "50.25 Norwegian kroner" in review.text
+    refund = staff.submit(f"/admin/dintero_django/order/{order.pk}/refund/", {**typed, "confirmed": "1"})
+    assert any("refund of NOK\u00a050.25 succeeded" in m for m in messages_of(refund.text))
     paid.refresh_from_db()
-    assert paid.refunded_amount == 5000
+    assert paid.refunded_amount == 5025
+    transaction = shop.control.transaction(paid.transaction_id)
+    assert [e["amount"] for e in transaction["events"] if e["event"] == "REFUND"] == [5025]
 
 
 def test_admin_refuses_bad_input_with_a_message(shop: Any, paid: Payment, django_user_model: Any) -> None:
     make_staff(django_user_model, "ops", *PERMS.values())
     staff = Staff(shop.url, "ops")
     path = f"/admin/dintero_django/order/{paid.order.pk}/capture/"
-    too_much = staff.submit(path, {"amount": str(paid.authorized_amount + 1)})
-    assert too_much.status_code == 400 and "At most" in too_much.text
-    nothing = staff.submit(path, {"amount": ""})
+    too_much = staff.submit(path, {"amount": "996,01", "confirmed": "1"})
+    assert too_much.status_code == 400 and "At most NOK\u00a0996.00 is left." in too_much.text
+    nothing = staff.submit(path, {"amount": "", "confirmed": "1"})
     assert nothing.status_code == 400 and "Choose line quantities or give an amount" in nothing.text
     no_reason = staff.submit(f"/admin/dintero_django/order/{paid.order.pk}/refund/", {"amount": "1"})
     assert no_reason.status_code == 400 and "This field is required" in no_reason.text
     assert not Operation.objects.filter(payment=paid, kind__in=["capture", "refund"]).exists()
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("12,345", "NOK has 2 decimals"),
+        ("-5", "positive"),
+        ("1e3", "such as 125.50"),
+        ("0", "above zero"),
+        ("0,00", "above zero"),
+        ("99999999999999999999999", "At most"),
+        ("1" * 5000, "At most"),
+    ],
+)
+def test_admin_amount_typos_are_form_errors_never_an_amount(
+    shop: Any, paid: Payment, django_user_model: Any, typed: str, says: str
+) -> None:
+    make_staff(django_user_model, "ops", *PERMS.values())
+    staff = Staff(shop.url, "ops")
+    page = staff.submit(
+        f"/admin/dintero_django/order/{paid.order.pk}/capture/", {"amount": typed, "confirmed": "1"}
+    )
+    assert page.status_code == 400 and says in page.text
+    assert not Operation.objects.filter(payment=paid, kind="capture").exists()
 
 
 def test_bulk_capture_one_message_per_order_and_rerun_moves_nothing(
@@ -223,7 +256,7 @@ def test_buttons_stay_but_are_disabled_with_the_reason_while_an_operation_is_ope
     else:  # applied at Dintero, answer lost, and the read-back fails too
         shop.control.add_fault(operation="capture", action="error_after", status=503, times=1)
         shop.control.add_fault(operation="transaction_get", action="error_before", status=503, times=100)
-    staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"amount": "1000"})
+    staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"amount": "10", "confirmed": "1"})
     shop.control.clear_faults()
     operation = Operation.objects.get(payment=paid, kind=Operation.Kind.CAPTURE)
     assert operation.state == outcome
@@ -236,7 +269,9 @@ def test_buttons_stay_but_are_disabled_with_the_reason_while_an_operation_is_ope
         assert 'aria-disabled="true"' in tag and "href=" not in tag, tag
         assert operation.reference in tag, "the button says why"
     assert operation.reference in html.split('data-testid="money-blocked"', 1)[1][:400]
-    refused = staff.submit(f"/admin/dintero_django/order/{order.pk}/capture/", {"amount": "1000"})
+    refused = staff.submit(
+        f"/admin/dintero_django/order/{order.pk}/capture/", {"amount": "10", "confirmed": "1"}
+    )
     assert "in progress" in " ".join(messages_of(refused.text)), "a forced click is still refused"
     assert Operation.objects.filter(payment=paid, kind=Operation.Kind.CAPTURE).count() == 1
 
@@ -280,3 +315,18 @@ def test_a_flag_is_reviewed_and_cleared_with_a_reason_and_audited(
     shown = staff.get(f"/admin/dintero_django/payment/{paid.pk}/change/").text
     assert "Checked in Dintero" in shown and "clerk" in shown, "the clearing is visible in the admin"
     assert 'aria-disabled="true"' not in _button(staff.get(change).text, "capture")
+
+
+def test_lists_and_record_pages_show_major_units(shop: Any, paid: Payment, django_user_model: Any) -> None:
+    make_staff(django_user_model, "boss", superuser=True)
+    staff = Staff(shop.url, "boss")
+    shown = "NOK\u00a0996.00"
+    for path in (
+        f"/admin/dintero_django/order/{paid.order.pk}/change/",
+        "/admin/dintero_django/payment/",
+        f"/admin/dintero_django/payment/{paid.pk}/change/",
+    ):
+        page = staff.get(path)
+        assert page.status_code == 200, path
+        assert shown in page.text, path
+        assert ">99600<" not in page.text, path

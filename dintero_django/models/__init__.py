@@ -1,7 +1,7 @@
 from .callbacks import CallbackDelivery
 from .flags import PaymentFlag
 from .operations import Operation, new_reference
-from .orders import MAX_AMOUNT, Order, OrderLine, vat_of
+from .orders import MAX_AMOUNT, Order, OrderLine, PaymentsOverview, vat_of
 from .payments import FAILED_STATUSES, PAID_STATUSES, PENDING_STATUSES, Payment, TransactionStatus
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "OrderLine",
     "Payment",
     "PaymentFlag",
+    "PaymentsOverview",
     "TransactionStatus",
     "new_reference",
     "vat_of",

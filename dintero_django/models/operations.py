@@ -12,6 +12,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .orders import Order
 from .payments import Payment
@@ -24,27 +25,27 @@ def new_reference() -> str:
 
 class Operation(models.Model):
     class Kind(models.TextChoices):
-        CREATE_DRAFT = "create_draft"
-        UPDATE_DRAFT = "update_draft"
-        COMPLETE_ORDER = "complete_order"
-        CREATE_SESSION = "create_session"
-        CANCEL_SESSION = "cancel_session"
-        RECORD_AUTHORIZATION = "record_authorization"
-        CAPTURE = "capture"
-        RECORD_CAPTURE = "record_capture"
-        REFUND = "refund"
-        RECORD_REFUND = "record_refund"
-        VOID = "void"
-        RECORD_CANCELLATION = "record_cancellation"
+        CREATE_DRAFT = "create_draft", _("Create Draft")
+        UPDATE_DRAFT = "update_draft", _("Update Draft")
+        COMPLETE_ORDER = "complete_order", _("Complete Order")
+        CREATE_SESSION = "create_session", _("Create Session")
+        CANCEL_SESSION = "cancel_session", _("Cancel Session")
+        RECORD_AUTHORIZATION = "record_authorization", _("Record Authorization")
+        CAPTURE = "capture", _("Capture")
+        RECORD_CAPTURE = "record_capture", _("Record Capture")
+        REFUND = "refund", _("Refund")
+        RECORD_REFUND = "record_refund", _("Record Refund")
+        VOID = "void", _("Void")
+        RECORD_CANCELLATION = "record_cancellation", _("Record Cancellation")
 
     class State(models.TextChoices):
-        PENDING = "pending", "Pending (sent or about to be)"
-        SUCCEEDED = "succeeded"
-        ACCEPTED = "accepted", "Accepted (202, completing)"
-        FAILED = "failed", "Failed (refused, nothing changed)"
-        UNKNOWN = "unknown", "Unknown outcome (to be read back)"
-        NEEDS_ATTENTION = "needs_attention", "Needs staff attention"
-        SETTLED = "settled", "Settled by a later attempt or read (own outcome unknown)"
+        PENDING = "pending", _("Pending (sent or about to be)")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        ACCEPTED = "accepted", _("Accepted (202, completing)")
+        FAILED = "failed", _("Failed (refused, nothing changed)")
+        UNKNOWN = "unknown", _("Unknown outcome (to be read back)")
+        NEEDS_ATTENTION = "needs_attention", _("Needs staff attention")
+        SETTLED = "settled", _("Settled by a later attempt or read (own outcome unknown)")
 
     OPEN_STATES = (State.PENDING, State.ACCEPTED, State.UNKNOWN)
     #: Steps retried as a new attempt (a new row) rather than read back by reference:
@@ -67,14 +68,14 @@ class Operation(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="records",
-        help_text="For an Orders-API record: the Checkout operation it records.",
+        help_text=_("For an Orders-API record: the Checkout operation it records."),
     )
     amount = models.PositiveBigIntegerField(default=0)
-    items = models.JSONField(default=list, blank=True, help_text="[{line_id, amount, quantity}]")
+    items = models.JSONField(default=list, blank=True, help_text=_("[{line_id, amount, quantity}]"))
     reason = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    remote_id = models.CharField(max_length=64, blank=True, help_text="Id Dintero gave the result.")
-    request_id = models.CharField(max_length=64, blank=True, help_text="Dintero event-request-id.")
+    remote_id = models.CharField(max_length=64, blank=True, help_text=_("Id Dintero gave the result."))
+    request_id = models.CharField(max_length=64, blank=True, help_text=_("Dintero event-request-id."))
     http_status = models.PositiveIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
@@ -86,6 +87,8 @@ class Operation(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("operation")
+        verbose_name_plural = _("operations")
         ordering = ["-created_at", "-id"]
         constraints = [
             # The authorization is recorded in the Orders API once per payment.
@@ -104,7 +107,8 @@ class Operation(models.Model):
         indexes = [models.Index(fields=["state", "updated_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.reference} ({self.state})"
+        # No state here: the admin shows it as the merchant reads it (admin_display.operation_outcome).
+        return f"{self.get_kind_display()} {self.reference}"
 
     @property
     def is_open(self) -> bool:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 #: Dintero amounts are int32 minor units.
 MAX_AMOUNT = 2_147_483_647
@@ -17,86 +18,120 @@ MAX_AMOUNT = 2_147_483_647
 if TYPE_CHECKING:
     from .payments import Payment
 
-currency_validator = RegexValidator(r"^[A-Z]{3}$", "Use an ISO 4217 code such as NOK.")
+currency_validator = RegexValidator(r"^[A-Z]{3}$", _("Use an ISO 4217 code such as NOK."))
 
 
 class Order(models.Model):
     """A local order. Its Dintero draft / order is created and completed by tasks."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft (editable)"
-        PLACED = "placed", "Placed (completing in Dintero)"
-        OPEN = "open", "Open (order_id assigned)"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft (editable)")
+        PLACED = "placed", _("Placed (completing in Dintero)")
+        OPEN = "open", _("Open (order_id assigned)")
+        CANCELLED = "cancelled", _("Cancelled")
 
-    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    public_id = models.UUIDField(verbose_name=_("public id"), default=uuid.uuid4, unique=True, editable=False)
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="dintero_orders",
-        help_text="Owner when the customer is logged in.",
+        help_text=_("Owner when the customer is logged in."),
     )
     guest_key = models.CharField(
-        max_length=64, blank=True, db_index=True, help_text="Owner token of a guest checkout."
+        verbose_name=_("guest key"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_("Owner token of a guest checkout."),
     )
     shop_reference = models.CharField(
+        verbose_name=_("shop reference"),
         max_length=100,
         blank=True,
         db_index=True,
-        help_text="Key of the shop's own order this order mirrors (see docs: adapters).",
+        help_text=_("Key of the shop's own order this order mirrors (see docs: adapters)."),
     )
-    currency = models.CharField(max_length=3, default="NOK", validators=[currency_validator])
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    email = models.EmailField(blank=True)
+    currency = models.CharField(
+        verbose_name=_("currency"), max_length=3, default="NOK", validators=[currency_validator]
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
+    )
+    email = models.EmailField(verbose_name=_("e-mail"), blank=True)
     phone = models.CharField(
+        verbose_name=_("phone"),
         max_length=16,
         blank=True,
-        help_text="Customer phone in E.164 (+4799999999); prefills the checkout (docs: adapters).",
+        help_text=_("Customer phone in E.164 (+4799999999); prefills the checkout (docs: adapters)."),
     )
     revision = models.PositiveIntegerField(
+        verbose_name=_("revision"),
         default=1,
-        help_text="Local change counter; the draft is current when it equals synced_revision.",
+        help_text=_("Local change counter; the draft is current when it equals synced_revision."),
     )
-    synced_revision = models.PositiveIntegerField(default=0)
+    synced_revision = models.PositiveIntegerField(verbose_name=_("synced revision"), default=0)
     dintero_draft_id = models.CharField(
-        max_length=64, blank=True, db_index=True, help_text="Dintero draft order id."
+        verbose_name=_("Dintero draft id"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        help_text=_("Dintero draft order id."),
     )
     dintero_order_id = models.CharField(
+        verbose_name=_("Dintero order id"),
         max_length=40,
         null=True,
         blank=True,
         unique=True,
-        help_text="Dintero order_id; also the checkout merchant_reference. Chosen locally when "
-        "the order is placed, so a lost complete response can be checked by reading it back.",
+        help_text=_(
+            "Dintero order_id; also the checkout merchant_reference. Chosen locally when "
+            "the order is placed, so a lost complete response can be checked by reading it back."
+        ),
+    )
+    dintero_order_uuid = models.CharField(
+        verbose_name=_("Dintero order UUID"),
+        max_length=64,
+        blank=True,
+        help_text=_("Dintero order id (UUID)."),
+    )
+    completed = models.BooleanField(
+        verbose_name=_("completed in Dintero"), default=False, help_text=_("The Dintero draft was completed.")
+    )
+    remote_error = models.TextField(
+        verbose_name=_("remote error"), blank=True, help_text=_("Last error syncing with Dintero.")
     )
     discount_codes = models.JSONField(
-        default=list, blank=True, help_text="Discount codes the customer entered (spec order.discount_codes)."
-    )
-    order_discounts = models.JSONField(
+        verbose_name=_("discount codes"),
         default=list,
         blank=True,
-        help_text="Order-level discounts (spec order.discount_lines); already spread over the lines.",
+        help_text=_("Discount codes the customer entered (spec order.discount_codes)."),
     )
-    dintero_order_uuid = models.CharField(max_length=64, blank=True, help_text="Dintero order id (UUID).")
-    completed = models.BooleanField(default=False, help_text="The Dintero draft was completed.")
-    remote_error = models.TextField(blank=True, help_text="Last error syncing with Dintero.")
+    order_discounts = models.JSONField(
+        verbose_name=_("order discounts"),
+        default=list,
+        blank=True,
+        help_text=_("Order-level discounts (spec order.discount_lines); already spread over the lines."),
+    )
     lease_until = models.DateTimeField(null=True, blank=True, editable=False)
     #: Who holds the lease: a fresh random token per acquisition (services.leases), checked
     #: before and after every write to Dintero so a holder paused past its lease cannot write.
     lease_token = models.CharField(max_length=32, blank=True, default="", editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    placed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated"), auto_now=True)
+    placed_at = models.DateTimeField(verbose_name=_("placed"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "Dintero order"
+        verbose_name = _("Dintero order")
+        verbose_name_plural = _("Dintero orders")
         permissions = [
             ("capture_payment", "Can capture payments"),
             ("refund_payment", "Can refund payments"),
             ("cancel_payment", "Can cancel (void) payments"),
+            ("send_payment_link", "Can create and send payment links"),
         ]
         indexes = [models.Index(fields=["status", "updated_at"])]
 
@@ -113,36 +148,61 @@ class Order(models.Model):
         return next((p for p in self.payments.all() if p.is_active), None)
 
 
+class PaymentsOverview(Order):
+    """No data of its own: the admin index lists it, and its page is the payments overview."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("payments overview")
+        verbose_name_plural = _("payments overview")
+        default_permissions = ()
+
+
 class OrderLine(models.Model):
     """One order line. ``amount`` is the line total incl. VAT in minor units."""
 
     class Type(models.TextChoices):
-        PHYSICAL = "physical"
-        DIGITAL = "digital"
-        SERVICE = "service"
-        SHIPPING = "shipping"
-        SURCHARGE = "surcharge"
+        PHYSICAL = "physical", _("Physical")
+        DIGITAL = "digital", _("Digital")
+        SERVICE = "service", _("Service")
+        SHIPPING = "shipping", _("Shipping")
+        SURCHARGE = "surcharge", _("Surcharge")
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    line_id = models.PositiveIntegerField(help_text="Stable line number: Orders API line_id (int).")
-    product_id = models.CharField(max_length=64, blank=True)
-    description = models.CharField(max_length=255)
-    type = models.CharField(max_length=16, choices=Type.choices, default=Type.PHYSICAL)
-    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    order = models.ForeignKey(Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines")
+    line_id = models.PositiveIntegerField(
+        verbose_name=_("line id"), help_text=_("Stable line number: Orders API line_id (int).")
+    )
+    product_id = models.CharField(verbose_name=_("product id"), max_length=64, blank=True)
+    description = models.CharField(verbose_name=_("description"), max_length=255)
+    type = models.CharField(
+        verbose_name=_("type"), max_length=16, choices=Type.choices, default=Type.PHYSICAL
+    )
+    quantity = models.PositiveIntegerField(
+        verbose_name=_("quantity"), default=1, validators=[MinValueValidator(1)]
+    )
     unit_amount = models.PositiveBigIntegerField(
-        validators=[MaxValueValidator(MAX_AMOUNT)], help_text="Unit price incl. VAT, minor units."
+        verbose_name=_("unit price"),
+        validators=[MaxValueValidator(MAX_AMOUNT)],
+        help_text=_("Unit price incl. VAT, minor units."),
     )
     amount = models.PositiveBigIntegerField(
-        editable=False, help_text="quantity x unit_amount - discount_amount, minor units (kept by save())."
+        verbose_name=_("amount"),
+        editable=False,
+        help_text=_("quantity x unit_amount - discount_amount, minor units (kept by save())."),
     )
     discount_amount = models.PositiveBigIntegerField(
+        verbose_name=_("discount"),
         default=0,
-        help_text="Sum of discount_lines: what the line's discounts take off, minor units incl. VAT.",
+        help_text=_("Sum of discount_lines: what the line's discounts take off, minor units incl. VAT."),
     )
     discount_lines = models.JSONField(
-        default=list, blank=True, help_text="The line's discounts as sent to Dintero (spec DiscountItem)."
+        verbose_name=_("discount lines"),
+        default=list,
+        blank=True,
+        help_text=_("The line's discounts as sent to Dintero (spec DiscountItem)."),
     )
     vat_percent = models.DecimalField(
+        verbose_name=_("VAT percent"),
         max_digits=5,
         decimal_places=2,
         default=Decimal("25"),
@@ -151,6 +211,8 @@ class OrderLine(models.Model):
 
     class Meta:
         ordering = ["line_id"]
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
         constraints = [
             models.UniqueConstraint(fields=["order", "line_id"], name="dintero_line_id_unique"),
             models.CheckConstraint(condition=Q(amount__lte=MAX_AMOUNT), name="dintero_line_amount_int32"),

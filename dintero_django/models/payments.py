@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .orders import Order
 
@@ -47,57 +49,69 @@ class Payment(models.Model):
     """One checkout attempt for an order; at most one is active per order."""
 
     class State(models.TextChoices):
-        CREATED = "created", "Session being created"
-        AWAITING = "awaiting", "Waiting for the customer"
-        PENDING = "pending", "Payment pending (initiated / on hold)"
-        AUTHORIZED = "authorized", "Authorized"
-        FAILED = "failed", "Failed or declined"
-        CANCELLED = "cancelled", "Cancelled by the customer"
-        VOIDED = "voided", "Authorization voided"
-        SUPERSEDED = "superseded", "Replaced by a newer session"
-        EXPIRED = "expired", "Session expired unpaid"
+        CREATED = "created", _("Session being created")
+        AWAITING = "awaiting", _("Waiting for the customer")
+        PENDING = "pending", _("Payment pending (initiated / on hold)")
+        AUTHORIZED = "authorized", _("Authorized")
+        FAILED = "failed", _("Failed or declined")
+        CANCELLED = "cancelled", _("Cancelled by the customer")
+        VOIDED = "voided", _("Authorization voided")
+        SUPERSEDED = "superseded", _("Replaced by a newer session")
+        EXPIRED = "expired", _("Session expired unpaid")
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     is_active = models.BooleanField(default=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED)
-    amount = models.PositiveBigIntegerField(help_text="Amount asked for in the session, minor units.")
+    amount = models.PositiveBigIntegerField(help_text=_("Amount asked for in the session, minor units."))
     currency = models.CharField(max_length=3)
     session_id = models.CharField(max_length=64, null=True, blank=True, unique=True)
     session_url = models.URLField(max_length=500, blank=True)
     transaction_id = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, help_text="Dintero transaction id."
+        max_length=64, null=True, blank=True, unique=True, help_text=_("Dintero transaction id.")
     )
     status = models.CharField(
         max_length=32,
         choices=TransactionStatus.choices,
         blank=True,
-        help_text="Dintero status, mirrored.",
+        help_text=_("Dintero status, mirrored."),
     )
     failure = models.CharField(
-        max_length=32, blank=True, help_text="Dintero's error: cancelled, authorization, failed."
+        max_length=32, blank=True, help_text=_("Dintero's error: cancelled, authorization, failed.")
     )
     authorized_amount = models.PositiveBigIntegerField(default=0)
     captured_amount = models.PositiveBigIntegerField(default=0)
     refunded_amount = models.PositiveBigIntegerField(default=0)
     payment_product_type = models.CharField(max_length=64, blank=True)
+    link_created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The staff member who created this attempt as a payment link."),
+    )
+    link_sent_to = models.EmailField(blank=True, help_text=_("Where staff e-mailed the payment link."))
+    link_sent_at = models.DateTimeField(null=True, blank=True)
     needs_attention = models.BooleanField(default=False, db_index=True)
     attention_reason = models.TextField(blank=True)
     sync_pending = models.BooleanField(
-        default=False, help_text="A sync task is queued; further callbacks need not queue another."
+        default=False, help_text=_("A sync task is queued; further callbacks need not queue another.")
     )
     sync_attempts = models.PositiveIntegerField(
-        default=0, help_text="Sync runs started since the last success."
+        default=0, help_text=_("Sync runs started since the last success.")
     )
     polls = models.PositiveIntegerField(default=0)
     expires_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the session stops taking payment (sent as expires_at)."
+        null=True, blank=True, help_text=_("When the session stops taking payment (sent as expires_at).")
     )
-    raw = models.JSONField(default=dict, blank=True, help_text="Last transaction read from Dintero.")
+    raw = models.JSONField(default=dict, blank=True, help_text=_("Last transaction read from Dintero."))
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
         ordering = ["-created_at"]
         permissions = [("clear_flag", "Can review and clear a payment's flag")]
         constraints = [

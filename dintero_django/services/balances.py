@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from ..discounts import cumulative, units_done, units_value
 from ..exceptions import PaymentError
 from ..models import Operation, OrderLine, Payment
@@ -110,13 +112,18 @@ def items_for(
         for number, quantity in sorted(quantities.items()):
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
                 # A line of 0 would send Dintero a capture of 0 (issue 13): refuse it here.
-                raise PaymentError(f"Line {number}: the quantity must be a whole number of at least 1.")
+                raise PaymentError(
+                    _("Line %(line)s: the quantity must be a whole number of at least 1.") % {"line": number}
+                )
             line = by_id.get(number)
             if line is None:
-                raise PaymentError(f"Order has no line {number}.")
+                raise PaymentError(_("Order has no line %(line)s.") % {"line": number})
             value = _units_value(balances, number, kind, quantity)
             if value > room[number]:
-                raise PaymentError(f"Line {number}: {value} exceeds the {room[number]} left to {kind} on it.")
+                raise PaymentError(
+                    _("Line %(line)s: %(value)d exceeds the %(room)d left to %(kind)s on it.")
+                    % {"line": number, "value": value, "room": room[number], "kind": kind}
+                )
             items.append({"line_id": number, "amount": value, "quantity": quantity})
         return items
     left = amount or 0

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from ..adapters import get_adapter
 from ..client import CheckoutClient
@@ -30,24 +31,25 @@ class NotReady(Exception):
     """The order is not completed in Dintero yet; try again shortly."""
 
 
-def start_checkout(order_pk: int, *, restart: bool = False) -> Payment:
+def start_checkout(order_pk: int, *, restart: bool = False, expires_at: datetime | None = None) -> Payment:
     """Return the order's active payment with a session URL, creating it if needed.
 
     The local payment row is committed *before* the session exists at Dintero,
     so a fast callback always finds the order. A new session for the same
-    order cancels the previous one.
+    order cancels the previous one. ``expires_at`` (a payment link) asks Dintero
+    to end the session then.
     """
     with order_lease(order_pk):
-        return _start_checkout_locked(order_pk, restart=restart)
+        return _start_checkout_locked(order_pk, restart=restart, expires_at=expires_at)
 
 
-def _start_checkout_locked(order_pk: int, *, restart: bool) -> Payment:
+def _start_checkout_locked(order_pk: int, *, restart: bool, expires_at: datetime | None) -> Payment:
     order = place_order(Order.objects.get(pk=order_pk), push=False)  # pushed just below
     if not order.completed:
         order = push_order_locked(order_pk)
     if not order.completed:
         raise NotReady(f"order {order_pk} is not completed in Dintero yet")
-    payment, superseded = _claim_payment(order, restart=restart)
+    payment, superseded = _claim_payment(order, restart=restart, expires_at=expires_at)
     if payment.session_url:
         return payment
     if superseded and superseded.session_id:
@@ -56,21 +58,31 @@ def _start_checkout_locked(order_pk: int, *, restart: bool) -> Payment:
     return payment
 
 
-def _claim_payment(order: Order, *, restart: bool) -> tuple[Payment, Payment | None]:
+def _claim_payment(
+    order: Order, *, restart: bool, expires_at: datetime | None = None
+) -> tuple[Payment, Payment | None]:
     with transaction.atomic():
         locked = Order.objects.select_for_update(no_key=True).get(pk=order.pk)
         lines = list(locked.lines.order_by("line_id"))
         amount = sum(line.amount for line in lines)
         current = locked.payments.filter(is_active=True).first()
         if current and current.state in SETTLED:
-            raise PaymentError(f"Order {locked} already has a {current.get_state_display().lower()} payment.")
+            raise PaymentError(
+                _("Order %(order)s already has a %(state)s payment.")
+                % {"order": locked, "state": current.get_state_display().lower()}
+            )
         if current and current.amount == amount and (_never_opened(current) or _reusable(current, restart)):
+            if expires_at is not None and current.expires_at != expires_at:  # a link's own lifetime
+                current.expires_at = expires_at
+                current.save(update_fields=["expires_at", "updated_at"])
             return current, None
         if current:
             current.is_active = False
             current.state = Payment.State.SUPERSEDED
             current.save(update_fields=["is_active", "state", "updated_at"])
-        payment = Payment.objects.create(order=locked, amount=amount, currency=locked.currency)
+        payment = Payment.objects.create(
+            order=locked, amount=amount, currency=locked.currency, expires_at=expires_at
+        )
     return payment, current
 
 

@@ -197,9 +197,14 @@ def _begin(
         if kind != Kind.VOID:
             covered = sum(item["amount"] for item in items)
             if not quantities and covered != total:
-                raise PaymentError(f"Only {covered} of {total} can be matched to order lines to {kind}.")
+                raise PaymentError(
+                    _("Only %(covered)d of %(total)d can be matched to order lines to %(kind)s.")
+                    % {"covered": covered, "total": total, "kind": kind}
+                )
             if covered <= 0:
-                raise PaymentError(f"Nothing to {kind}: choose at least one line or a positive amount.")
+                raise PaymentError(
+                    _("Nothing to %(kind)s: choose at least one line or a positive amount.") % {"kind": kind}
+                )
             _check_whole_lines(payment, kind, items)
             total = covered
         return ledger.begin(
@@ -228,15 +233,25 @@ def _check_whole_lines(payment: Payment, kind: str, items: list[dict[str, Any]])
 
 def _check_payment(payment: Payment, kind: str) -> None:
     if not payment.transaction_id or payment.state != Payment.State.AUTHORIZED:
-        raise PaymentError(f"Payment {payment} is {payment.get_state_display().lower()}: nothing to {kind}.")
+        raise PaymentError(
+            _("Payment %(payment)s is %(state)s: nothing to %(kind)s.")
+            % {"payment": payment, "state": payment.get_state_display().lower(), "kind": kind}
+        )
     if payment.needs_attention:
-        raise PaymentError(f"Payment {payment} needs attention first: {payment.attention_reason}")
+        raise PaymentError(
+            _("Payment %(payment)s needs attention first: %(reason)s")
+            % {"payment": payment, "reason": payment.attention_reason}
+        )
     open_ops = Operation.objects.filter(
         payment=payment, kind__in=MONEY_KINDS, state__in=Operation.OPEN_STATES
     )
     if open_ops.exists():
         raise PaymentError(
-            f"Another operation on {payment} is still in progress; it must finish before a new one starts."
+            _(
+                "Another operation on %(payment)s is still in progress; "
+                "it must finish before a new one starts."
+            )
+            % {"payment": payment}
         )
 
 
@@ -245,7 +260,7 @@ def _check_amount(
 ) -> int:
     if kind == Kind.VOID:
         if payment.captured_amount:
-            raise PaymentError("Captured payments cannot be cancelled; refund them instead.")
+            raise PaymentError(_("Captured payments cannot be cancelled; refund them instead."))
         return payment.authorized_amount
     limit = payment.capturable if kind == Kind.CAPTURE else payment.refundable
     if quantities:
@@ -253,9 +268,14 @@ def _check_amount(
     if amount is None:
         amount = limit
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise PaymentError(f"The amount to {kind} must be a positive whole number of minor units.")
+        raise PaymentError(
+            _("The amount to %(kind)s must be a positive whole number of minor units.") % {"kind": kind}
+        )
     if amount > limit:
-        raise PaymentError(f"Cannot {kind} {amount}: only {limit} is left to {kind}.")
+        raise PaymentError(
+            _("Cannot %(kind)s %(amount)d: only %(limit)d is left to %(kind)s.")
+            % {"kind": kind, "amount": amount, "limit": limit}
+        )
     return amount
 
 

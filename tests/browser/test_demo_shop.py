@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from dintero_django.money_format import format_money
+
 try:
     from playwright.sync_api import Page, expect
 
@@ -94,27 +96,31 @@ def test_guest_buys_and_sees_the_payment_authorized(
     log_into_admin(page, demo_shop.url, "admin", "password")
     open_admin_order(page, demo_shop.url, order_id)
     expect(page.locator("#payments-group")).to_contain_text("Authorized")
-    expect(page.get_by_test_id("capturable")).to_have_text(str(total))
+    expect(page.get_by_test_id("capturable")).to_have_attribute("data-minor", str(total))
     screenshot("06-admin-order")
 
     page.get_by_test_id("money-capture").click()
-    expect(page.get_by_test_id("limit")).to_have_text(str(total))
+    expect(page.get_by_test_id("limit")).to_have_text(format_money(total, "NOK", "en"))
     page.locator("tr", has_text="Rechargeable headlamp").locator("input").fill("1")
     screenshot("07-capture-confirm")
+    page.get_by_test_id("review").click()
+    expect(page.get_by_test_id("review-amount")).to_have_text(format_money(HEADLAMP, "NOK", "en"))
     page.get_by_test_id("confirm").click()
     expect(page.locator("ul.messagelist .success")).to_contain_text("succeeded")
-    expect(page.get_by_test_id("captured")).to_have_text(str(HEADLAMP))
-    expect(page.get_by_test_id("capturable")).to_have_text(str(total - HEADLAMP))
+    expect(page.get_by_test_id("captured")).to_have_attribute("data-minor", str(HEADLAMP))
+    expect(page.get_by_test_id("capturable")).to_have_attribute("data-minor", str(total - HEADLAMP))
     screenshot("08-captured")
 
     page.get_by_test_id("money-refund").click()
-    expect(page.get_by_test_id("limit")).to_have_text(str(HEADLAMP))
-    page.locator("#id_amount").fill("10000")
+    expect(page.get_by_test_id("limit")).to_have_text(format_money(HEADLAMP, "NOK", "en"))
+    page.locator("#id_amount").fill("100")  # kroner, as a clerk types them
     page.locator("#id_reason").fill("Scratched lens")
+    page.get_by_test_id("review").click()
+    expect(page.get_by_test_id("amount-words")).to_have_text("100.00 Norwegian kroner")
     screenshot("09-refund-confirm")
     page.get_by_test_id("confirm").click()
     expect(page.locator("ul.messagelist .success")).to_contain_text("succeeded")
-    expect(page.get_by_test_id("refunded")).to_have_text("10000")
+    expect(page.get_by_test_id("refunded")).to_have_attribute("data-minor", "10000")
     screenshot("10-refunded")
 
     # What Dintero (the emulator) holds agrees with the page.
@@ -157,3 +163,19 @@ def test_bad_quantity_gets_a_message(demo_shop: Shop, page: Page) -> None:
     page.get_by_test_id("add-headlamp").click()
     expect(page.get_by_test_id("messages")).to_contain_text("whole number between 1 and 99")
     expect(page.get_by_test_id("cart-count")).to_have_text("0")
+
+
+def test_auto_captured_payment_does_not_promise_a_later_charge(
+    demo_shop: Shop, page: Page, screenshot: Callable[[str], Path]
+) -> None:
+    page.goto(demo_shop.url + "/")
+    page.get_by_test_id("add-trail-map").click()
+    page.goto(demo_shop.url + "/checkout/")
+    page.get_by_test_id("pay-button").click()
+    pay_on_payment_page(page, demo_shop, "Authorize with auto-capture")
+    page.wait_for_url(ORDER_PAGE)
+    expect(page.get_by_test_id("payment-state")).to_have_attribute("data-state", "authorized")
+    detail = page.get_by_test_id("payment-detail")
+    expect(detail).to_contain_text("charged.")
+    expect(detail).not_to_contain_text("charged when we ship")
+    screenshot("01-auto-captured")

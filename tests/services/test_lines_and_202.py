@@ -110,7 +110,9 @@ def test_whole_lines_in_the_staff_api_and_the_admin_form(shop: Any, django_user_
     refused = staff.submit(page, {"qty_1": "1", "amount": ""})
     assert "whole order lines" in refused.text
     assert sent(shop, "capture") == []
-    done = staff.submit(page, {"qty_1": "2", "amount": ""})
+    review = staff.submit(page, {"qty_1": "2", "amount": ""})  # shown back in words first
+    assert review.status_code == 200 and "398.00 Norwegian kroner" in review.text
+    done = staff.submit(page, {"qty_1": "2", "amount": "", "confirmed": "1"})
     assert any("succeeded" in m for m in messages_of(done.text))
     payment.refresh_from_db()
     assert payment.captured_amount == 39800

@@ -117,7 +117,8 @@ def test_a_locked_database_after_an_admin_refund_is_no_500(
 
     with writer_after(signals.payment_refunded) as writer:
         done = staff.submit(
-            f"/admin/dintero_django/order/{payment.order_id}/refund/", {"amount": "5000", "reason": "scratch"}
+            f"/admin/dintero_django/order/{payment.order_id}/refund/",
+            {"amount": "50", "reason": "scratch", "confirmed": "1"},  # 50 kroner, confirmed
         )
         writer.release()
 

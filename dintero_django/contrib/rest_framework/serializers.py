@@ -34,7 +34,9 @@ def active_payment(order: Order) -> Payment | None:
 class StrictIntegerField(serializers.IntegerField):
     """Minor units: a JSON integer, never a float, string or boolean."""
 
-    default_error_messages = {"strict": "Must be an integer amount in minor units (no decimals, no strings)."}
+    default_error_messages = {
+        "strict": _("Must be an integer amount in minor units (no decimals, no strings).")
+    }
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):

@@ -229,13 +229,20 @@
     return parts.join(" ");
   }
 
+  // "Charged when we ship" only while nothing is charged yet: after an auto-capture
+  // (or a capture in full) the money line says what was charged.
+  function stateDetail(state, detail, payment) {
+    if (state !== "authorized" || !payment || !payment.captured_amount) return detail;
+    return payment.captured_amount < payment.authorized_amount ? "The rest is charged when we ship." : "";
+  }
+
   function renderState(root, state, payment) {
     const box = byTestId(root, "payment-state");
     const [title, detail] = STATES[state] || [`Payment state: ${state}`, ""];
     box.dataset.state = state;
     box.className = `state state-${state}`;
     byTestId(box, "payment-title").textContent = title;
-    byTestId(box, "payment-detail").textContent = [detail, payment ? moneyDetail(payment) : ""]
+    byTestId(box, "payment-detail").textContent = [stateDetail(state, detail, payment), payment ? moneyDetail(payment) : ""]
       .filter(Boolean).join(" ");
   }
 
