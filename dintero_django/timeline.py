@@ -21,7 +21,7 @@ from django.utils.translation import gettext_noop
 
 from .admin_display import merchant_state, operation_outcome, payment_method
 from .conf import get_settings
-from .models import CallbackDelivery, Operation, Order, Payment, PaymentFlag
+from .models import CallbackDelivery, Operation, Order, Payment, PaymentFlag, ReturnVisit
 
 Kind = Operation.Kind
 
@@ -51,12 +51,15 @@ def backoffice_url(payment: Payment) -> str:
 
 
 def order_timeline(order: Order) -> list[Entry]:
-    """Every entry of the order, oldest first (a query each: payments, operations, callbacks, flags)."""
+    """Every entry of the order, oldest first.
+
+    A query each: payments, operations, callbacks, flags and return visits.
+    """
     payments = list(order.payments.all())
     operations = list(order.operations.select_related("created_by"))
     callbacks = list(CallbackDelivery.objects.filter(payment__order=order))
     flags = list(PaymentFlag.objects.filter(payment__order=order).select_related("cleared_by"))
-    entries = [*_order_entries(order)]
+    entries = [*_order_entries(order), *(_return_entry(visit) for visit in order.return_visits.all())]
     for payment in payments:
         entries += _payment_entries(payment)
         entries += _flag_entries(payment, [f for f in flags if f.payment_id == payment.pk])
@@ -193,6 +196,18 @@ def _callback_entry(callback: CallbackDelivery) -> Entry:
         tone=tone,
         link=_admin("callbackdelivery", callback.pk),
         kind="callback",
+    )
+
+
+def _return_entry(visit: ReturnVisit) -> Entry:
+    # The return URL is anyone's to open: the entry says what it reported, not what happened.
+    return Entry(
+        visit.received_at,
+        _("Customer"),
+        _("Returned from Dintero's payment page"),
+        state=_("reported: %(error)s") % {"error": visit.error} if visit.error else "",
+        detail=_("The return URL was opened (unverified); the payment's state comes from our own read."),
+        kind="customer_returned",
     )
 
 

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .adapters import get_adapter
 from .conf import get_settings
-from .models import CallbackDelivery, Order, Payment
+from .models import CallbackDelivery, Order, Payment, ReturnVisit
 from .services.sync import TRANSACTION_ID_RE
 from .signature import InvalidSignature, SigningSecrets, StaleSignature, verify_signature
 from .tasks import enqueue_sync
@@ -44,6 +44,8 @@ KEPT_HEADERS = (
     "x-forwarded-for",
 )
 MAX_PARAM = 100
+#: The errors Dintero's return URL names; anything else is not kept.
+RETURN_ERRORS = ("cancelled", "authorization", "failed")
 #: A stored delivery keeps at most this many parameters, names cut to MAX_NAME: without a
 #: signature secret anyone can post junk, and each junk row must stay small (~4 KB).
 MAX_PARAMS = 20
@@ -201,11 +203,19 @@ def return_view(request: HttpRequest) -> HttpResponse:
     hint = storable(request.GET.get("transaction_id", ""), MAX_PARAM)
     if payment is not None:
         enqueue_sync(payment, hint if TRANSACTION_ID_RE.match(hint) else None)
-    target = get_adapter().result_url(order)
     error = request.GET.get("error", "")
-    if error in ("cancelled", "authorization", "failed"):
+    _note_return(order, error)
+    target = get_adapter().result_url(order)
+    if error in RETURN_ERRORS:
         target += ("&" if "?" in target else "?") + f"error={error}"
     return HttpResponseRedirect(target)
+
+
+def _note_return(order: Order, error: str) -> None:
+    """A line for the staff timeline, bounded per order; the payment is not touched."""
+    if ReturnVisit.objects.filter(order=order).count() < ReturnVisit.MAX_PER_ORDER:
+        known = error if error in RETURN_ERRORS else ""
+        ReturnVisit.objects.create(order=order, error=known)
 
 
 @require_GET

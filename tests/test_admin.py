@@ -6,9 +6,10 @@ import re
 from typing import Any
 
 import pytest
+import requests
 from django.contrib.auth.models import Permission
 
-from dintero_django.models import Operation, Payment
+from dintero_django.models import Operation, Payment, ReturnVisit
 from tests.helpers import start_and_pay
 from tests.test_admin_money import Staff, make_staff
 
@@ -182,3 +183,32 @@ def test_timeline_shows_a_flag_raised_and_cleared_with_who_and_why(shop: Any, dj
     cleared = re.search(r'data-kind="flag_cleared".*?</li>', timeline, flags=re.S)
     assert cleared, "the clearing is on the timeline"
     assert ">boss<" in cleared.group(0) and "Checked in the Backoffice: right amount." in cleared.group(0)
+
+
+def test_timeline_shows_the_customer_returning_unverified_and_bounded(
+    shop: Any, django_user_model: Any
+) -> None:
+    order_json = shop.create_order()
+    assert shop.checkout(order_json["id"]).status_code == 200
+    payment = Payment.objects.get(order__public_id=order_json["id"], is_active=True)
+    reference = str(payment.order.dintero_order_id)
+    url = f"{shop.url}/dintero/return/"
+    first = requests.get(url, params={"merchant_reference": reference, "error": "cancelled"}, timeout=10,
+                         allow_redirects=False)  # fmt: skip
+    assert first.status_code == 302
+    for _ in range(ReturnVisit.MAX_PER_ORDER + 3):  # anyone can open it: the log stays bounded
+        requests.get(url, params={"merchant_reference": reference, "error": "x" * 99}, timeout=10,
+                     allow_redirects=False)  # fmt: skip
+    visits = list(ReturnVisit.objects.filter(order=payment.order))
+    assert len(visits) == ReturnVisit.MAX_PER_ORDER
+    assert [v.error for v in visits] == ["cancelled"] + [""] * (ReturnVisit.MAX_PER_ORDER - 1)
+    after = Payment.objects.get(pk=payment.pk)
+    assert (after.state, after.needs_attention, after.raw) == (payment.state, False, payment.raw)
+
+    make_staff(django_user_model, "ops2", superuser=True)
+    page = Staff(shop.url, "ops2").get(f"/admin/dintero_django/order/{payment.order.pk}/change/").text
+    timeline = page[page.index('data-testid="timeline"') : page.index("</ol>")]
+    assert (
+        re.findall(r'data-kind="([\w-]+)"', timeline).count("customer_returned") == ReturnVisit.MAX_PER_ORDER
+    )
+    assert "reported: cancelled" in timeline and "(unverified)" in timeline

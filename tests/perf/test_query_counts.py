@@ -154,8 +154,9 @@ def test_admin_order_change(staff: Any, operations: int, django_assert_max_num_q
     client.force_login(staff)
     url = f"/admin/dintero_django/order/{payment.order_id}/change/"
     assert client.get(url).status_code == 200
-    # 17 (was 8): the money buttons say why they are disabled (one query for an open
-    # operation); the timeline reads the ledger, the callbacks, the flags and the lines once
-    # each, whatever their number; the payment-link button reads the order and its payments.
-    with django_assert_max_num_queries(17):
+    # 18 (was 8): the money buttons say why they are disabled (one query for an open
+    # operation); the timeline reads the ledger, the callbacks, the flags, the return
+    # visits and the lines once each, whatever their number; the payment-link button
+    # reads the order and its payments.
+    with django_assert_max_num_queries(18):
         assert client.get(url).status_code == 200
