@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -230,8 +231,14 @@ def start_emulator(logdir: Path, port: int | None = None) -> tuple[Proc, str]:
 
 
 def start_gunicorn(logdir: Path, env: dict[str, str], workers: int = 2, threads: int = 1) -> tuple[Proc, str]:
-    """gunicorn with ``workers`` sync workers, or gthread workers when ``threads`` > 1."""
+    """gunicorn with ``workers`` sync workers, or gthread workers when ``threads`` > 1.
+
+    Its own URL is its ``SITE_URL`` (in ``BENCH_DINTERO``): checkout creates sessions
+    in the request, so their callback and return URLs are built here.
+    """
     port = free_port()
+    site = json.loads(env.get("BENCH_DINTERO") or "{}")
+    env = {**env, "BENCH_DINTERO": json.dumps({**site, "SITE_URL": f"http://127.0.0.1:{port}"})}
     gunicorn = shutil.which("gunicorn", path=str(BIN)) or "gunicorn"
     command = [gunicorn, "bench.wsgi:application", "--workers", str(workers), "--threads", str(threads)]
     command += ["--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning"]
