@@ -1,4 +1,4 @@
-"""Admin for orders and the records around them. Records are read-only."""
+"""Admin for orders and their payments; the records around them are in admin_records."""
 
 from __future__ import annotations
 
@@ -8,92 +8,30 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .admin_display import merchant_state, operation_outcome, payment_method
+from . import admin_records  # noqa: F401  (registers the records' admin pages)
+from .admin_common import (
+    AdminStyle,
+    MoneyFieldsMixin,
+    ReadOnlyMixin,
+    attention_badge,
+    money_column,
+    payment_state_badge,
+)
+from .admin_display import operation_outcome, payment_method
 from .admin_filters import AuthorizationAgeFilter, PaymentMethodFilter, PaymentStateFilter
 from .admin_money import MoneyAdminMixin, change_view_context
 from .admin_overview import overview_view
 from .admin_paylink import may_send_link, payment_link_view
 from .admin_resync import resync_view
 from .admin_review import clear_flag_view
-from .models import CallbackDelivery, Operation, Order, OrderLine, Payment, PaymentFlag, PaymentsOverview
+from .models import Operation, Order, OrderLine, Payment, PaymentFlag
 from .money_fields import MajorAmountField
 from .money_format import format_major_input, format_money
-
-
-def money_column(field: str, label: Any, currency_of: str = "currency") -> Any:
-    """A list/inline column showing a minor-units field in major units for the active language."""
-
-    @admin.display(description=label, ordering=field)
-    def column(self: Any, obj: Any) -> str:
-        currency: Any = obj
-        for part in currency_of.split("."):
-            currency = getattr(currency, part, None) if currency is not None else None
-        return format_money(getattr(obj, field), str(currency or "NOK"))
-
-    column.__name__ = f"{field}_display"
-    return column
-
-
-class ReadOnlyMixin:
-    """For records: viewable, never added, changed or deleted by hand."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.display(description=_("Payment"))
-def payment_state_badge(payment: Payment | None) -> str:
-    state = merchant_state(payment)
-    return format_html(
-        '<span class="dintero-state dintero-{}" data-state="{}" title="{}">{}</span>',
-        state.tone,
-        state.key,
-        state.detail,
-        state.label,
-    )
-
-
-def attention_badge(payment: Payment | None) -> str:
-    """Blank when all is well (no red cross); a warning sign and the reason when not."""
-    if payment is None or not payment.needs_attention:
-        return ""
-    return format_html(
-        '<span class="dintero-attention" title="{}">⚠ {}</span>',
-        payment.attention_reason,
-        _("Needs attention"),
-    )
-
-
-class AdminStyle:
-    """The badges and timeline styles (one static stylesheet, no JavaScript)."""
-
-    class Media:
-        css = {"all": ["dintero_django/admin.css"]}
-
-
-class MoneyFieldsMixin:
-    """On read-only change pages, amounts in major units in place of the raw minor-unit fields."""
-
-    money_fields: dict[str, str] = {}  # model field -> its money_column attribute
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        return [*fields, *(v for v in self.money_fields.values() if v not in fields)]
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = [self.money_fields.get(f, f) for f in super().get_fields(request, obj)]  # type: ignore[misc]
-        return list(dict.fromkeys(fields))
 
 
 class OrderLineForm(forms.ModelForm):
@@ -404,83 +342,3 @@ class PaymentAdmin(AdminStyle, MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin
             )
         ]
         return own + super().get_urls()
-
-
-@admin.register(PaymentFlag)
-class PaymentFlagAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    """Flags and the transactions kept apart from the mirror; cleared ones say who and why."""
-
-    list_display = [
-        "created_at",
-        "payment",
-        "kind",
-        "reason",
-        "transaction_id",
-        "seen",
-        "cleared_at",
-        "cleared_by",
-    ]
-    list_filter = ["kind", ("cleared_at", admin.EmptyFieldListFilter)]
-    search_fields = ["transaction_id", "payment__order__dintero_order_id", "reason"]
-    list_select_related = ["payment", "cleared_by"]
-
-
-@admin.register(Operation)
-class OperationAdmin(AdminStyle, MoneyFieldsMixin, ReadOnlyMixin, admin.ModelAdmin):
-    list_display = [
-        "reference",
-        "kind",
-        "outcome",
-        "order",
-        "amount_display",
-        "attempts",
-        "created_by",
-        "created_at",
-    ]
-    amount_display = money_column("amount", _("Amount"), "order.currency")
-    money_fields = {"amount": "amount_display"}
-    list_filter = ["kind", "state"]
-
-    @admin.display(description=_("Outcome"), ordering="state")
-    def outcome(self, operation: Operation) -> str:
-        label, tone = operation_outcome(operation)
-        return format_html('<span class="dintero-state dintero-{}">{}</span>', tone, label)
-
-    search_fields = ["reference", "order__dintero_order_id", "remote_id"]
-    list_select_related = ["order", "created_by"]
-
-
-@admin.register(CallbackDelivery)
-class CallbackDeliveryAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = [
-        "received_at",
-        "method",
-        "transaction_id",
-        "merchant_reference",
-        "event",
-        "outcome",
-        "signature_valid",
-        "signature_stale",
-    ]
-    list_filter = ["outcome", "signature_valid", "signature_stale", "event", "received_at"]
-    search_fields = ["transaction_id", "merchant_reference", "event_delivery"]
-
-
-@admin.register(PaymentsOverview)
-class PaymentsOverviewAdmin(admin.ModelAdmin):
-    """The overview's entry in the admin index: whoever may view orders may open it."""
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("dintero_django.view_order")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return HttpResponseRedirect(reverse("admin:dintero_django_overview"))

@@ -267,7 +267,7 @@ class MoneyAdminMixin:
 def why_blocked(payment: Payment) -> str:
     """Why no capture, refund or cancel can start now ('' when one can).
 
-    The same two refusals the money service makes (services.money._check_payment),
+    The same two refusals the money service makes (services.intent.check_payment),
     said before the click: a flag staff must clear, or an operation still open
     (pending, accepted with 202, or unknown until it is read back).
     """

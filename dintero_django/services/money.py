@@ -4,7 +4,7 @@ Dintero has no idempotency key for these calls, so every operation follows
 the same protocol (docs/architecture.md):
 
 1. lock the payment, check the amounts, insert an Operation with a unique
-   reference (state ``pending``) and commit;
+   reference (state ``pending``) and commit (:mod:`.intent`);
 2. call the Checkout API without holding the lock, the reference sent as
    ``capture_reference`` / ``refund_reference``;
 3. lock again and record the outcome: ``succeeded``, ``accepted`` (202),
@@ -42,12 +42,10 @@ from .. import signals
 from ..client import ApiResponse, CheckoutClient
 from ..client.fencing import fenced
 from ..conf import get_settings
-from ..exceptions import DinteroError, PaymentError, is_outcome_unknown
-from ..models import Operation, Payment
-from ..payment_products import needs_whole_lines, whole_lines_message
-from . import dispatch, ledger
+from ..exceptions import DinteroError, is_outcome_unknown
+from ..models import Operation
+from . import dispatch, intent, ledger
 from .announce import send_robustly
-from .balances import items_for, line_balances
 from .mirror import apply_transaction
 from .records import record_in_orders
 
@@ -108,7 +106,7 @@ def _run(
     user: Any,
     reason: str = "",
 ) -> Operation:
-    operation = _begin(payment_pk, kind, amount, quantities, user, reason)
+    operation = intent.begin(payment_pk, kind, amount, quantities, user, reason)
     outcome: ApiResponse | DinteroError
     try:
         outcome = _send(operation)
@@ -171,112 +169,6 @@ def follow_up(operation: Operation) -> str:
     if operation.state == State.PENDING and operation.attempts:
         return _("The %(kind)s was sent to Dintero; its outcome is being confirmed.") % {"kind": kind}
     return ""
-
-
-def _begin(
-    payment_pk: int,
-    kind: str,
-    amount: int | None,
-    quantities: Mapping[int, int] | None,
-    user: Any,
-    reason: str,
-) -> Operation:
-    with transaction.atomic():
-        payment = (
-            Payment.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("order")
-            .get(pk=payment_pk)
-        )
-        _check_payment(payment, kind)
-        total = _check_amount(payment, kind, amount, quantities)
-        items = (
-            []
-            if kind == Kind.VOID
-            else items_for(line_balances(payment), kind, amount=total, quantities=quantities)
-        )
-        if kind != Kind.VOID:
-            covered = sum(item["amount"] for item in items)
-            if not quantities and covered != total:
-                raise PaymentError(
-                    _("Only %(covered)d of %(total)d can be matched to order lines to %(kind)s.")
-                    % {"covered": covered, "total": total, "kind": kind}
-                )
-            if covered <= 0:
-                raise PaymentError(
-                    _("Nothing to %(kind)s: choose at least one line or a positive amount.") % {"kind": kind}
-                )
-            _check_whole_lines(payment, kind, items)
-            total = covered
-        return ledger.begin(
-            kind,
-            payment.order,
-            payment=payment,
-            amount=total,
-            items=items,
-            reason=reason[:255],
-            created_by=user if getattr(user, "is_authenticated", False) else None,
-        )
-
-
-def _check_whole_lines(payment: Payment, kind: str, items: list[dict[str, Any]]) -> None:
-    """Instabank and Collector take whole lines (payment_products.py): each item must be all
-    of its line that is left, so an amount-only partial is refused before anything is sent."""
-    if not needs_whole_lines(payment.payment_product_type):
-        return
-    left = {
-        b.line.line_id: (b.capturable if kind == Kind.CAPTURE else b.refundable)
-        for b in line_balances(payment)
-    }
-    if any(item["amount"] != left.get(item["line_id"]) for item in items):
-        raise PaymentError(whole_lines_message(payment.payment_product_type))
-
-
-def _check_payment(payment: Payment, kind: str) -> None:
-    if not payment.transaction_id or payment.state != Payment.State.AUTHORIZED:
-        raise PaymentError(
-            _("Payment %(payment)s is %(state)s: nothing to %(kind)s.")
-            % {"payment": payment, "state": payment.get_state_display().lower(), "kind": kind}
-        )
-    if payment.needs_attention:
-        raise PaymentError(
-            _("Payment %(payment)s needs attention first: %(reason)s")
-            % {"payment": payment, "reason": payment.attention_reason}
-        )
-    open_ops = Operation.objects.filter(
-        payment=payment, kind__in=MONEY_KINDS, state__in=Operation.OPEN_STATES
-    )
-    if open_ops.exists():
-        raise PaymentError(
-            _(
-                "Another operation on %(payment)s is still in progress; "
-                "it must finish before a new one starts."
-            )
-            % {"payment": payment}
-        )
-
-
-def _check_amount(
-    payment: Payment, kind: str, amount: int | None, quantities: Mapping[int, int] | None
-) -> int:
-    if kind == Kind.VOID:
-        if payment.captured_amount:
-            raise PaymentError(_("Captured payments cannot be cancelled; refund them instead."))
-        return payment.authorized_amount
-    limit = payment.capturable if kind == Kind.CAPTURE else payment.refundable
-    if quantities:
-        return 0  # the line items decide; checked per line in items_for
-    if amount is None:
-        amount = limit
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
-        raise PaymentError(
-            _("The amount to %(kind)s must be a positive whole number of minor units.") % {"kind": kind}
-        )
-    if amount > limit:
-        raise PaymentError(
-            _("Cannot %(kind)s %(amount)d: only %(limit)d is left to %(kind)s.")
-            % {"kind": kind, "amount": amount, "limit": limit}
-        )
-    return amount
 
 
 class ResolvedElsewhere(Exception):
