@@ -25,6 +25,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from dintero_django.models import Order, Payment
+from dintero_django.money_format import format_major_input
 from tests.private_redis import private_redis
 
 from .harness import e2e, invariants, report
@@ -60,7 +61,9 @@ def storefront_during_outage(
 def admin_capture(shop: Any, payment: Payment) -> tuple[int, list[str]]:
     browser = Browser(shop.url, "ops")
     path = f"/admin/dintero_django/order/{payment.order_id}/capture/"
-    done = browser.post_form(path, {"amount": str(payment.authorized_amount)})
+    # Typed in kroner as a clerk would, and confirmed on the review page (issue 14).
+    amount = format_major_input(payment.authorized_amount, payment.currency, "en")
+    done = browser.post_form(path, {"amount": amount, "confirmed": "1"})
     page = browser.get(done.headers.get("Location", path)) if done.status_code == 302 else done
     return done.status_code, messages_of(page.text)
 
